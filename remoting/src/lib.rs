@@ -1,0 +1,1 @@
+//! RocketMQ 4.x remoting protocol.
