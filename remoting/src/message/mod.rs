@@ -1,0 +1,1 @@
+//! The stored/pulled message record format (MessageDecoder layout), properties and message ids.
