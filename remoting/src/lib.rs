@@ -8,6 +8,7 @@
 pub mod client;
 pub mod codec;
 pub mod command;
+pub mod config;
 pub mod connection;
 pub mod error;
 pub mod message;
