@@ -189,7 +189,10 @@ mod tests {
         assert!(c.order_message_enable);
         assert_eq!(c.kv_config_path, "/tmp/kv.json");
         assert_eq!(unknown, vec!["bogus".to_string()]);
-        assert_eq!(Sample::KEYS, ["listenPort", "kvConfigPath", "orderMessageEnable"]);
+        assert_eq!(
+            Sample::KEYS,
+            ["listenPort", "kvConfigPath", "orderMessageEnable"]
+        );
         let text = super::render_properties(c.to_properties());
         assert_eq!(
             text,
