@@ -116,7 +116,7 @@ impl ConsumeQueue {
                     break 'outer;
                 }
                 if u.size != i32::MAX {
-                    max_phys = u.commit_log_offset + u.size as i64;
+                    max_phys = u.commit_log_offset.saturating_add(u.size as i64);
                 }
             }
             end = f.file_from_offset() + f.file_size() as u64;
@@ -169,7 +169,7 @@ impl ConsumeQueue {
     /// skipped; a queue that starts above 0 is padded with filler units.
     pub fn put(&self, unit: CqUnit, cq_offset: i64) -> Result<bool> {
         let _g = self.write_lock.lock();
-        if unit.commit_log_offset + unit.size as i64 <= self.max_physic_offset() {
+        if unit.commit_log_offset.saturating_add(unit.size as i64) <= self.max_physic_offset() {
             return Ok(false);
         }
         let expected = cq_offset as u64 * CQ_UNIT_SIZE as u64;
@@ -209,8 +209,10 @@ impl ConsumeQueue {
                 std::io::Error::other("consume queue file full"),
             ));
         }
-        self.max_physic_offset
-            .store(unit.commit_log_offset + unit.size as i64, Ordering::Release);
+        self.max_physic_offset.store(
+            unit.commit_log_offset.saturating_add(unit.size as i64),
+            Ordering::Release,
+        );
         Ok(true)
     }
 
@@ -239,6 +241,40 @@ impl ConsumeQueue {
         index + per_file - index % per_file
     }
 
+    /// Checks the units of the three newest files with `valid(unit, logical_offset)` and cuts
+    /// the queue at the first one that fails (e.g. a unit that does not point at a matching
+    /// commit-log record). Returns true if something was cut.
+    pub fn validate_tail(&self, valid: impl Fn(&CqUnit, i64) -> bool) -> Result<bool> {
+        let _g = self.write_lock.lock();
+        let files = self.files.files();
+        let start = files.len().saturating_sub(3);
+        let min = self.min_logic_offset.load(Ordering::Acquire) as u64;
+        for f in &files[start..] {
+            let data = f.bytes(0, f.wrote_position()).unwrap_or(&[]);
+            for (i, chunk) in data.chunks_exact(CQ_UNIT_SIZE).enumerate() {
+                let pos = f.file_from_offset() + (i * CQ_UNIT_SIZE) as u64;
+                let u = CqUnit::decode(chunk);
+                if pos < min || u.size == i32::MAX {
+                    continue;
+                }
+                if !valid(&u, (pos / CQ_UNIT_SIZE as u64) as i64) {
+                    tracing::warn!(topic = %self.topic, queue_id = self.queue_id, logical = pos / CQ_UNIT_SIZE as u64, "consume queue unit does not match the commit log; cutting");
+                    self.files.truncate_dirty(pos)?;
+                    let mut max_phys = -1;
+                    if pos >= CQ_UNIT_SIZE as u64
+                        && let Some(u) = self.unit_at_byte(pos - CQ_UNIT_SIZE as u64)
+                        && u.size != i32::MAX
+                    {
+                        max_phys = u.commit_log_offset.saturating_add(u.size as i64);
+                    }
+                    self.max_physic_offset.store(max_phys, Ordering::Release);
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
     /// Drops units that point at or past `phys` (commit-log cut).
     pub fn truncate_dirty_logic(&self, phys: i64) -> Result<()> {
         let _g = self.write_lock.lock();
@@ -249,7 +285,7 @@ impl ConsumeQueue {
             let mut last_good = None;
             for (i, chunk) in data.chunks_exact(CQ_UNIT_SIZE).enumerate() {
                 let u = CqUnit::decode(chunk);
-                if u.size == i32::MAX || u.commit_log_offset + u.size as i64 <= phys {
+                if u.size == i32::MAX || u.commit_log_offset.saturating_add(u.size as i64) <= phys {
                     last_good = Some(i);
                 } else {
                     break;
@@ -275,7 +311,7 @@ impl ConsumeQueue {
             && let Some(u) = self.unit_at_byte(max - CQ_UNIT_SIZE as u64)
             && u.size != i32::MAX
         {
-            max_phys = u.commit_log_offset + u.size as i64;
+            max_phys = u.commit_log_offset.saturating_add(u.size as i64);
         }
         self.max_physic_offset.store(max_phys, Ordering::Release);
         Ok(())

@@ -138,8 +138,9 @@ impl MessageStore {
                 if res.messages.is_empty() {
                     res.status = MessageWasRemoving;
                 }
-                next_phy_file_start =
-                    u.commit_log_offset + file_size - u.commit_log_offset.rem_euclid(file_size);
+                next_phy_file_start = u
+                    .commit_log_offset
+                    .saturating_add(file_size - u.commit_log_offset.rem_euclid(file_size));
                 i += CQ_UNIT_SIZE;
                 continue;
             };

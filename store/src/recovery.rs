@@ -102,6 +102,30 @@ pub fn recover(
         }
     }
     let min = commit_log.min_offset();
+    // Every remaining unit must point at a record of its queue with its size and offset.
+    let mut rebuild_from = u64::MAX;
+    for cq in queues.values().flat_map(|m| m.values()) {
+        let cut = cq.validate_tail(|u, logical| {
+            if u.commit_log_offset < min as i64 {
+                return true; // already deleted by retention; not checkable
+            }
+            let Some(rec) = commit_log.get_bytes(u.commit_log_offset, u.size.max(0) as usize)
+            else {
+                return false;
+            };
+            matches!(
+                remoting::message::parse_record(&rec, false),
+                Ok(remoting::message::RawRecord::Message(v))
+                    if v.total_size == u.size as usize
+                        && v.queue_offset == logical
+                        && v.queue_id == cq.queue_id()
+                        && v.topic == cq.topic()
+            )
+        })?;
+        if cut {
+            rebuild_from = rebuild_from.min(cq.max_physic_offset().max(min as i64) as u64);
+        }
+    }
     let mut from = queues
         .values()
         .flat_map(|m| m.values())
@@ -117,6 +141,7 @@ pub fn recover(
             from = from.min(idx.end_phy_offset().max(min as i64) as u64);
         }
     }
+    from = from.min(rebuild_from);
     if abnormal && let Some(f) = files.get(start_file) {
         from = from.min(f.file_from_offset());
     }

@@ -108,7 +108,7 @@ pub struct MessageStore {
     pub(crate) disk_full: AtomicBool,
     pub(crate) logics_ts: AtomicI64,
     pub(crate) last_clean_min_offset: AtomicU64,
-    _lock: File,
+    lock: Mutex<Option<File>>,
 }
 
 fn lock_store(config: &MessageStoreConfig) -> Result<File> {
@@ -201,7 +201,7 @@ impl MessageStore {
             checkpoint: Arc::new(checkpoint),
             recovery,
             config,
-            _lock: lock,
+            lock: Mutex::new(Some(lock)),
         });
         // Catch up before accepting writes, like Apache's start().
         while store.do_reput() {}
@@ -469,7 +469,29 @@ impl MessageStore {
         if ok && self.dispatch_behind_bytes() == 0 {
             let _ = checkpoint::remove_abort_file(&self.config.abort_path());
         }
+        // Release the directory lock so the store can be opened again.
+        self.lock.lock().take();
         tracing::info!("message store shut down");
+    }
+
+    /// Stops the background services without flushing, writing the checkpoint or removing
+    /// the `abort` file, as if the process had died (for tests and tools). Drop the store
+    /// afterwards; the next open runs crash recovery.
+    pub fn halt_without_cleanup(&self) {
+        if self.shutdown.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.shutdown_signal.notify();
+        self.put_signal.notify();
+        {
+            let _g = self.flush.requested.lock();
+            self.flush.request_cv.notify_all();
+        }
+        let threads: Vec<_> = self.threads.lock().drain(..).collect();
+        for t in threads {
+            let _ = t.join();
+        }
+        self.lock.lock().take();
     }
 
     /// True once [`Self::shutdown`] ran.
