@@ -37,6 +37,22 @@ pub fn quote_numeric_keys(input: &[u8]) -> Cow<'_, [u8]> {
                 expect_key = false;
                 continue;
             }
+            b'{' if expect_key => {
+                // fastjson writes Map<MessageQueue, _> with the key object itself as the key:
+                // turn `{...}` into a string holding that text.
+                let start = i;
+                let end = balanced_object_end(input, i);
+                let o = out.get_or_insert_with(|| {
+                    let mut v = Vec::with_capacity(input.len() + 64);
+                    v.extend_from_slice(&input[..start]);
+                    v
+                });
+                let text = String::from_utf8_lossy(&input[start..end]);
+                serde_json::to_writer(&mut *o, &text).expect("in-memory write");
+                i = end;
+                expect_key = false;
+                continue;
+            }
             b'{' => {
                 stack.push(b'{');
                 expect_key = true;
@@ -78,6 +94,49 @@ pub fn quote_numeric_keys(input: &[u8]) -> Cow<'_, [u8]> {
         Some(v) => Cow::Owned(v),
         None => Cow::Borrowed(input),
     }
+}
+
+/// The index just past the object that starts at `start` (or the end of the input).
+fn balanced_object_end(input: &[u8], start: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = start;
+    while i < input.len() {
+        match input[i] {
+            b'"' => {
+                i += 1;
+                while i < input.len() && input[i] != b'"' {
+                    i += if input[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    input.len()
+}
+
+/// Writes a map whose keys are objects the way fastjson does: `{{"k":1}:v,...}`.
+pub fn write_object_key_map<K: Serialize, V: Serialize>(
+    out: &mut Vec<u8>,
+    entries: impl IntoIterator<Item = (K, V)>,
+) {
+    out.push(b'{');
+    for (n, (k, v)) in entries.into_iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, &k).expect("in-memory write");
+        out.push(b':');
+        serde_json::to_writer(&mut *out, &v).expect("in-memory write");
+    }
+    out.push(b'}');
 }
 
 /// Serializes `value` compactly; when `standard` is false, the keys of objects found under
@@ -147,6 +206,21 @@ mod tests {
         let v: Value = from_slice(text).unwrap();
         assert_eq!(v["m"]["7"], "v");
         assert_eq!(v["k"], "a\"{1:2");
+    }
+
+    #[test]
+    fn object_keys_become_strings_holding_the_object() {
+        let text = br#"{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"t"}:5,{"brokerName":"b","queueId":1,"topic":"t"}:{"x":1}}}"#;
+        let v: Value = from_slice(text).unwrap();
+        let table = v["offsetTable"].as_object().unwrap();
+        assert_eq!(table[r#"{"brokerName":"b","queueId":0,"topic":"t"}"#], 5);
+        assert_eq!(
+            table[r#"{"brokerName":"b","queueId":1,"topic":"t"}"#]["x"],
+            1
+        );
+        let mut out = Vec::new();
+        write_object_key_map(&mut out, [(serde_json::json!({"a": 1}), 2)]);
+        assert_eq!(out, br#"{{"a":1}:2}"#);
     }
 
     #[test]

@@ -1,11 +1,23 @@
 //! JSON bodies exchanged with the name server, shaped as Apache's fastjson writes them:
 //! keys in alphabetical order, null fields left out, unknown fields ignored on read.
 
+mod admin;
+mod client;
 mod kv;
 mod register;
 mod route;
 mod topic_config;
 
+pub use admin::{
+    ClientConnection, ConsumeStats, ConsumerConnection, ConsumerOffsetSerializeWrapper,
+    OffsetWrapper, ProducerConnection, ResetOffsetBody, SubscriptionGroupConfig,
+    SubscriptionGroupWrapper, TopicOffset, TopicStatsTable,
+};
+pub use client::{
+    ConsumeFromWhere, ConsumeType, ConsumerData, ConsumerListByGroupResponseBody, HeartbeatData,
+    LockBatchRequestBody, LockBatchResponseBody, MessageModel, MessageQueue, ProducerData,
+    SubscriptionData,
+};
 pub use kv::{KvTable, TopicList};
 pub use register::{RegisterBrokerBody, RegisterBrokerBodyError};
 pub use route::{BrokerData, ClusterInfo, QueueData, TopicRouteData};

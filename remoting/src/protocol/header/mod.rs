@@ -4,7 +4,10 @@
 //! for booleans, as Apache RocketMQ writes them. Required fields missing from a request
 //! produce an error that names the field.
 
+mod broker;
 mod namesrv;
+
+pub use broker::*;
 
 pub use namesrv::*;
 
