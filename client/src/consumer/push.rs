@@ -549,15 +549,16 @@ impl Inner {
             .iter()
             .map(|(m, p)| (m.clone(), p.clone()))
             .collect();
-        for (_, pq) in &pqs {
-            pq.set_dropped();
-        }
         let slots = self.config.consume_thread_max.max(1) as u32;
         let _all = tokio::time::timeout(
             Duration::from_secs(10),
             self.consume_slots.acquire_many(slots),
         )
         .await;
+        // Listener calls in flight have finished and recorded their offsets: now drop.
+        for (_, pq) in &pqs {
+            pq.set_dropped();
+        }
         for (_, pq) in &pqs {
             let _ = tokio::time::timeout(Duration::from_secs(2), pq.consume_lock.lock()).await;
         }
