@@ -69,6 +69,7 @@ pub struct ClientInstance {
     tx_handlers: Mutex<HashMap<String, Arc<dyn TransactionCheckHandler>>>,
     stop: CancellationToken,
     started: AtomicBool,
+    heartbeat_now: Arc<tokio::sync::Notify>,
 }
 
 struct InstanceHandler {
@@ -96,6 +97,7 @@ impl ClientInstance {
             tx_handlers: Mutex::default(),
             stop: CancellationToken::new(),
             started: AtomicBool::new(false),
+            heartbeat_now: Arc::default(),
         });
         let _ = handler.instance.set(Arc::downgrade(&instance));
         instance
@@ -132,11 +134,13 @@ impl ClientInstance {
         tokio::spawn(periodic(
             stop.clone(),
             every,
+            None,
             weak.clone(),
             |i| async move { i.refresh_all_routes().await },
         ));
         let every = self.config.heartbeat_broker_interval;
-        tokio::spawn(periodic(stop, every, weak, |i| async move {
+        let wake = Some(self.heartbeat_now.clone());
+        tokio::spawn(periodic(stop, every, wake, weak, |i| async move {
             i.send_heartbeat_to_all().await
         }));
     }
@@ -206,8 +210,14 @@ impl ClientInstance {
     fn store_route(&self, topic: &str, route: TopicRouteData) {
         {
             let mut brokers = self.brokers.write().unwrap();
+            let mut new_master = false;
             for bd in &route.broker_datas {
-                brokers.insert(bd.broker_name.clone(), bd.broker_addrs.clone());
+                let old = brokers.insert(bd.broker_name.clone(), bd.broker_addrs.clone());
+                new_master |= old.as_ref().and_then(|a| a.get(&0)) != bd.broker_addrs.get(&0);
+            }
+            if new_master {
+                // Brokers learn about this client's groups without waiting 30 s.
+                self.heartbeat_now.notify_one();
             }
         }
         let changed = self
@@ -490,6 +500,7 @@ impl ClientInstance {
 async fn periodic<F, Fut>(
     stop: CancellationToken,
     every: std::time::Duration,
+    wake: Option<Arc<tokio::sync::Notify>>,
     weak: Weak<ClientInstance>,
     job: F,
 ) where
@@ -500,9 +511,16 @@ async fn periodic<F, Fut>(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     loop {
+        let woken = async {
+            match &wake {
+                Some(n) => n.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tick.tick() => {}
+            _ = woken => {}
         }
         let Some(instance) = weak.upgrade() else {
             return;

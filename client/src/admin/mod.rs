@@ -2,6 +2,9 @@
 //! management, offsets, connections, KV and server configuration. `mqadmin` is a thin CLI
 //! over this module.
 
+pub mod table;
+pub mod time;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

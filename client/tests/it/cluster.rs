@@ -44,7 +44,7 @@ impl Cluster {
         let namesrv = Namesrv::start(ns_cfg).await.unwrap();
         let ns_addr = namesrv.local_addr().to_string();
         let broker = Self::start_broker(&ns_addr, dir.path()).await;
-        let broker_addr = broker.local_addr().to_string();
+        let broker_addr = format!("127.0.0.1:{}", broker.local_addr().port());
         let c = Cluster {
             namesrv: Some(namesrv),
             broker: Some(broker),
