@@ -404,3 +404,163 @@ async fn every_mqadmin_subcommand() {
 
     c.shutdown().await;
 }
+
+async fn bench(ns: &str, args: &[&str]) -> Value {
+    let mut a = args.to_vec();
+    a.push("--json");
+    let r = tool(env!("CARGO_BIN_EXE_mqbench"), ns, &a).await;
+    assert!(r.ok, "mqbench {args:?} failed: {}", r.stderr);
+    serde_json::from_str(r.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {}", r.stdout))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqbench_producer_and_consumer() {
+    let c = Cluster::start().await;
+    let ns = c.ns_addr.as_str();
+    c.create_topic("BenchT", 4).await;
+    let sync = bench(
+        ns,
+        &[
+            "producer",
+            "-t",
+            "BenchT",
+            "-w",
+            "4",
+            "-s",
+            "1024",
+            "-q",
+            "2000",
+            "--duration",
+            "0",
+            "-k",
+            "true",
+            "-l",
+            "3",
+        ],
+    )
+    .await;
+    assert_eq!(sync["sent"], 2000);
+    assert_eq!(sync["failed"], 0);
+    assert_eq!(sync["latency"]["count"], 2000);
+    assert!(sync["latency"]["p50_ms"].as_f64().unwrap() > 0.0);
+    assert!(
+        sync["latency"]["p999_ms"].as_f64().unwrap() >= sync["latency"]["p50_ms"].as_f64().unwrap()
+    );
+    let asy = bench(
+        ns,
+        &[
+            "producer",
+            "-t",
+            "BenchT",
+            "-w",
+            "2",
+            "-q",
+            "500",
+            "--duration",
+            "0",
+            "--mode",
+            "async",
+        ],
+    )
+    .await;
+    assert_eq!(asy["sent"], 500);
+    let batch = bench(
+        ns,
+        &[
+            "producer",
+            "-t",
+            "BenchT",
+            "-w",
+            "2",
+            "-q",
+            "400",
+            "--duration",
+            "0",
+            "-b",
+            "10",
+        ],
+    )
+    .await;
+    assert_eq!(batch["sent"], 400);
+    assert_eq!(batch["latency"]["count"], 40, "one sample per batch");
+    let one = bench(
+        ns,
+        &[
+            "producer",
+            "-t",
+            "BenchT",
+            "-w",
+            "2",
+            "-q",
+            "100",
+            "--duration",
+            "0",
+            "--mode",
+            "oneway",
+        ],
+    )
+    .await;
+    assert_eq!(one["sent"], 100);
+
+    let total = 2000 + 500 + 400 + 100;
+    let cons = bench(
+        ns,
+        &[
+            "consumer",
+            "-t",
+            "BenchT",
+            "--from",
+            "first",
+            "--count",
+            &total.to_string(),
+            "--duration",
+            "60",
+        ],
+    )
+    .await;
+    assert!(cons["received"].as_u64().unwrap() >= total, "{cons}");
+    assert!(cons["e2e_latency"]["count"].as_u64().unwrap() >= total);
+    assert!(cons["e2e_latency"]["p50_ms"].as_f64().is_some());
+
+    // human output: per-interval lines, then the summary with percentiles
+    let r = tool(
+        env!("CARGO_BIN_EXE_mqbench"),
+        ns,
+        &[
+            "producer",
+            "-t",
+            "BenchT",
+            "-w",
+            "1",
+            "--duration",
+            "2",
+            "--reportInterval",
+            "500",
+        ],
+    )
+    .await;
+    assert!(r.ok, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .lines()
+            .filter(|l| l.starts_with("Send TPS:"))
+            .count()
+            >= 2,
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("[Complete] Send Total:") && r.stdout.contains("p999"),
+        "{}",
+        r.stdout
+    );
+
+    let r = tool(
+        env!("CARGO_BIN_EXE_mqbench"),
+        "127.0.0.1:1",
+        &["producer", "-q", "1"],
+    )
+    .await;
+    assert!(!r.ok && r.stderr.lines().count() == 1, "{}", r.stderr);
+    c.shutdown().await;
+}
