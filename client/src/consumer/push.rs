@@ -457,8 +457,13 @@ impl Inner {
             }
         }
         for mq in mine {
-            if self.pqs.lock().unwrap().contains_key(mq) {
-                continue;
+            let existing = self.pqs.lock().unwrap().get(mq).cloned();
+            if let Some(pq) = existing {
+                if !pq.is_dropped() {
+                    continue;
+                }
+                // Dropped earlier but ours again: start over with a fresh queue.
+                self.pqs.lock().unwrap().remove(mq);
             }
             if self.orderly_clustering() && !self.lock(mq).await {
                 debug!(?mq, "queue lock not granted yet");

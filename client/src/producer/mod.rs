@@ -273,6 +273,17 @@ impl Producer {
         Ok(r)
     }
 
+    /// Extension point for transactional producers: a sync send with extra message sysflag
+    /// bits (e.g. `sysflag::TRANSACTION_PREPARED_TYPE` for a half message); the caller sets
+    /// `TRAN_MSG` / `PGROUP` properties and later sends END_TRANSACTION to
+    /// [`SendResult::queue`]'s broker.
+    pub async fn send_with_sys_flag(&self, mut msg: Message, sys_flag: i32) -> Result<SendResult> {
+        self.check(&msg)?;
+        msg.ensure_unique_key();
+        let (body, flag) = self.prepare_body(&msg);
+        self.send_loop(&msg, body, flag | sys_flag, false).await
+    }
+
     async fn send_default(&self, mut msg: Message, mode: Mode) -> Result<Option<SendResult>> {
         self.check(&msg)?;
         msg.ensure_unique_key();
