@@ -61,16 +61,28 @@ run_suite() { # label ns broker_addr broker_pid
       >"$RES/$label-producer-$t.broker.json"
     echo "[$label] producer -w $t: $status"
   done
+  # Catch-up: read everything the producer runs stored (throughput; latency is not live).
   local c0 c1 status=ok
   c0=$(cpu_s "$bpid")
   if ! "$BIN/mqbench" consumer -n "$ns" -t BenchTopic -g "bench_$label" --from first --duration "$DUR" --json \
-      >"$RES/$label-consumer.json" 2>"$RES/$label-consumer.err"; then
-    status="failed: $(tail -1 "$RES/$label-consumer.err")"
+      >"$RES/$label-consumer-catchup.json" 2>"$RES/$label-consumer-catchup.err"; then
+    status="failed: $(tail -1 "$RES/$label-consumer-catchup.err")"
   fi
   c1=$(cpu_s "$bpid")
   echo "{\"broker_cpu_s\": $(awk -v a="$c0" -v b="$c1" 'BEGIN{printf "%.2f", b-a}'), \"status\": \"${status//\"/\'}\"}" \
-    >"$RES/$label-consumer.broker.json"
-  echo "[$label] consumer: $status"
+    >"$RES/$label-consumer-catchup.broker.json"
+  echo "[$label] consumer (catch-up): $status"
+  # Live: a consumer running while 8 producer workers send, for end-to-end latency. A fresh
+  # topic, because a new group on a queue whose first message is still stored starts at 0.
+  "$BIN/mqadmin" updateTopic -n "$ns" -b "$addr" -t BenchLive -r 8 -w 8 >>"$RES/$label-updateTopic.log" 2>&1 || true
+  sleep 1
+  "$BIN/mqbench" consumer -n "$ns" -t BenchLive -g "bench_live_$label" --from last --duration $((DUR + 4)) --json \
+    >"$RES/$label-consumer-live.json" 2>"$RES/$label-consumer-live.err" &
+  local cpid=$!
+  sleep 3
+  "$BIN/mqbench" producer -n "$ns" -t BenchLive -w 8 -s "$SIZE" --duration "$DUR" --json \
+    >"$RES/$label-producer-8live.json" 2>"$RES/$label-producer-8live.err" || true
+  wait "$cpid" && echo "[$label] consumer (live): ok" || echo "[$label] consumer (live): failed: $(tail -1 "$RES/$label-consumer-live.err")"
 }
 
 # ---- ours ----

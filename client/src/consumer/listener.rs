@@ -96,7 +96,8 @@ where
 }
 
 impl MessageListener {
-    /// A concurrent listener from a closure.
+    /// A concurrent listener from a closure. The closure runs on a runtime worker: keep it
+    /// short, or implement [`MessageListenerConcurrently`] to await inside.
     pub fn concurrently<F>(f: F) -> Self
     where
         F: Fn(&[MessageExt], &ConsumeContext) -> ConsumeConcurrentlyStatus + Send + Sync + 'static,

@@ -240,6 +240,17 @@ impl PushConsumer {
         self.inner.pqs.lock().unwrap().keys().cloned().collect()
     }
 
+    /// Messages pulled but not yet consumed, over all assigned queues.
+    pub fn cached_message_count(&self) -> usize {
+        self.inner
+            .pqs
+            .lock()
+            .unwrap()
+            .values()
+            .map(|pq| pq.count())
+            .sum()
+    }
+
     /// The in-memory offsets.
     pub fn offsets(&self) -> BTreeMap<MessageQueue, i64> {
         self.inner.offsets.offsets()

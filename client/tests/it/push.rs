@@ -364,3 +364,66 @@ async fn restarted_consumer_resumes_from_committed_offsets() {
     p.shutdown().await;
     c.shutdown().await;
 }
+
+struct Gated {
+    open: tokio::sync::watch::Receiver<bool>,
+    rx: Received,
+}
+
+#[async_trait::async_trait]
+impl client::consumer::MessageListenerConcurrently for Gated {
+    async fn consume_message(
+        &self,
+        msgs: &[client::MessageExt],
+        _ctx: &client::consumer::ConsumeContext,
+    ) -> ConsumeConcurrentlyStatus {
+        let mut open = self.open.clone();
+        let _ = open.wait_for(|o| *o).await;
+        msgs.iter().for_each(|m| self.rx.push("g", m));
+        ConsumeConcurrentlyStatus::ConsumeSuccess
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flow_control_caps_cached_messages_per_queue() {
+    let c = Cluster::start().await;
+    c.create_topic("Flow", 1).await;
+    let p = producer(&c).await;
+    for i in 0..200 {
+        p.send(Message::new("Flow", format!("m{i}"))).await.unwrap();
+    }
+    let (gate, open) = tokio::sync::watch::channel(false);
+    let rx = Received::default();
+    let mut cfg = consumer_config("cg_flow", MessageModel::Clustering, c.dir.path());
+    cfg.pull_threshold_for_queue = 10;
+    cfg.pull_batch_size = 5;
+    let consumer = PushConsumer::builder(c.client(), cfg)
+        .subscribe("Flow", "*")
+        .listener(MessageListener::Concurrently(Arc::new(Gated {
+            open,
+            rx: rx.clone(),
+        })))
+        .start()
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(10), "the cache to fill", || async {
+        consumer.cached_message_count() >= 10
+    })
+    .await;
+    // Nothing is consumed while the gate is shut: the pulls must stop at the threshold.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let cached = consumer.cached_message_count();
+    assert!(
+        (10..15).contains(&cached),
+        "cached {cached} with a threshold of 10"
+    );
+    assert_eq!(rx.len(), 0);
+    gate.send(true).unwrap();
+    rx.wait_until(Duration::from_secs(20), "all 200 after opening", |l| {
+        l.len() >= 200
+    })
+    .await;
+    consumer.shutdown().await;
+    p.shutdown().await;
+    c.shutdown().await;
+}
