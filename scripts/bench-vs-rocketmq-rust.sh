@@ -115,40 +115,41 @@ cleanup; pids=()
 # ---- rocketmq-rust (crates.io) ----
 if [ "${SKIP_RR:-0}" != 1 ]; then
   ver=${RR_VERSION:+--version $RR_VERSION}
-  if ! ls "$RR_ROOT"/bin/*namesrv* >/dev/null 2>&1; then
+  if ! ls "$RR_ROOT"/bin/*namesrv* "$RR_ROOT"/bin/*broker* >/dev/null 2>&1; then
     echo "[rocketmq-rust] cargo install rocketmq-namesrv rocketmq-broker (crates.io) into $RR_ROOT"
-    cargo install --root "$RR_ROOT" $ver rocketmq-namesrv >"$WORK/rr-install-namesrv.log" 2>&1 || echo "[rocketmq-rust] namesrv install failed: $(tail -3 "$WORK/rr-install-namesrv.log")"
-    cargo install --root "$RR_ROOT" $ver rocketmq-broker >"$WORK/rr-install-broker.log" 2>&1 || echo "[rocketmq-rust] broker install failed: $(tail -3 "$WORK/rr-install-broker.log")"
+    # One shared target dir so the broker reuses the name server's dependencies.
+    CARGO_TARGET_DIR="$WORK/rr-build" cargo install --root "$RR_ROOT" $ver rocketmq-namesrv rocketmq-broker \
+      >"$WORK/rr-install.log" 2>&1 || echo "[rocketmq-rust] install failed: $(tail -3 "$WORK/rr-install.log")"
   fi
   RR_NS=$(ls "$RR_ROOT"/bin/*namesrv* 2>/dev/null | head -1 || true)
   RR_BR=$(ls "$RR_ROOT"/bin/*broker* 2>/dev/null | grep -v -i migrate | head -1 || true)
   if [ -z "$RR_NS" ] || [ -z "$RR_BR" ]; then
     echo "[rocketmq-rust] binaries not found in $RR_ROOT/bin; skipped"
-  elif ! port_free 9876 || ! port_free 10911; then
-    echo "[rocketmq-rust] ports 9876/10911 are in use (its broker keeps Apache's defaults); skipped"
   else
     home="$WORK/data/rr"; mkdir -p "$home/conf" "$home/store"
-    cat >"$home/conf/broker.toml" <<CONF
-brokerIP1 = "127.0.0.1"
-namesrvAddr = "127.0.0.1:9876"
-storePathRootDir = "$home/store"
-flushDiskType = "ASYNC_FLUSH"
-brokerRole = "ASYNC_MASTER"
-listenPort = 10911
-
-[brokerIdentity]
-brokerName = "broker-rr"
-brokerClusterName = "DefaultCluster"
-brokerId = 0
+    RR_NS_PORT=29876; RR_BR_PORT=30911
+    cat >"$home/conf/broker.properties" <<CONF
+brokerClusterName=DefaultCluster
+brokerName=broker-rr
+brokerId=0
+brokerRole=ASYNC_MASTER
+flushDiskType=ASYNC_FLUSH
+listenPort=$RR_BR_PORT
+haListenPort=$((RR_BR_PORT + 1))
+brokerIP1=127.0.0.1
+namesrvAddr=127.0.0.1:$RR_NS_PORT
+storePathRootDir=$home/store
 CONF
-    ROCKETMQ_HOME="$home" "$RR_NS" >"$home/namesrv.log" 2>&1 & pids+=($!)
+    ROCKETMQ_HOME="$home" "$RR_NS" --listenPort "$RR_NS_PORT" --rocketmqHome "$home" \
+      --kvConfigPath "$home/kv.json" >"$home/namesrv.log" 2>&1 & pids+=($!)
     sleep 2
-    ROCKETMQ_HOME="$home" "$RR_BR" -c "$home/conf/broker.toml" -n 127.0.0.1:9876 >"$home/broker.log" 2>&1 & RR_BROKER=$!; pids+=($!)
-    if wait_broker "127.0.0.1:9876"; then
-      run_suite rocketmq-rust "127.0.0.1:9876" "127.0.0.1:10911" "$RR_BROKER"
+    ROCKETMQ_HOME="$home" "$RR_BR" -c "$home/conf/broker.properties" -n "127.0.0.1:$RR_NS_PORT" >"$home/broker.log" 2>&1 & RR_BROKER=$!; pids+=($!)
+    if wait_broker "127.0.0.1:$RR_NS_PORT"; then
+      RR_ADDR=$("$BIN/mqadmin" clusterList -n "127.0.0.1:$RR_NS_PORT" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Addr"])')
+      run_suite rocketmq-rust "127.0.0.1:$RR_NS_PORT" "$RR_ADDR" "$RR_BROKER"
     else
       echo "[rocketmq-rust] no broker listed by clusterList within 60 s;" \
-        "mqadmin says: $("$BIN/mqadmin" clusterList -n 127.0.0.1:9876 2>&1 | tail -1)"
+        "mqadmin says: $("$BIN/mqadmin" clusterList -n "127.0.0.1:$RR_NS_PORT" 2>&1 | tail -1)"
       echo "  logs: $home/namesrv.log $home/broker.log"
     fi
     cleanup; pids=()
