@@ -7,6 +7,8 @@
 //! [`instance::ClientInstance`] owns connections, routes and heartbeats;
 //! [`producer`] and [`consumer`] build on it; [`admin`] serves the tools.
 
+#![warn(missing_docs)]
+
 pub mod admin;
 pub mod api;
 pub mod config;
