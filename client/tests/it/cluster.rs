@@ -43,7 +43,7 @@ impl Cluster {
         };
         let namesrv = Namesrv::start(ns_cfg).await.unwrap();
         let ns_addr = namesrv.local_addr().to_string();
-        let broker = Self::start_broker(&ns_addr, dir.path()).await;
+        let broker = Self::start_broker(&ns_addr, dir.path(), BROKER_NAME).await;
         let broker_addr = format!("127.0.0.1:{}", broker.local_addr().port());
         let c = Cluster {
             namesrv: Some(namesrv),
@@ -56,10 +56,15 @@ impl Cluster {
         c
     }
 
-    async fn start_broker(ns_addr: &str, dir: &std::path::Path) -> Broker {
+    /// Starts another broker of the same cluster, registered with this name server.
+    pub async fn add_broker(&self, name: &str) -> Broker {
+        Self::start_broker(&self.ns_addr, &self.dir.path().join(name), name).await
+    }
+
+    async fn start_broker(ns_addr: &str, dir: &std::path::Path, name: &str) -> Broker {
         let mut cfg = BrokerStartupConfig::default();
         let props: BTreeMap<String, String> = [
-            ("brokerName", BROKER_NAME),
+            ("brokerName", name),
             ("brokerClusterName", CLUSTER),
             ("brokerIP1", "127.0.0.1"),
             ("listenPort", "0"),

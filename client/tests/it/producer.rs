@@ -173,3 +173,52 @@ async fn unreachable_name_server_is_a_transport_error() {
     let e = p.send(Message::new("T", "x")).await.unwrap_err();
     assert!(e.is_transport(), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_fail_over_to_the_remaining_broker() {
+    let c = Cluster::start().await;
+    let b = c.add_broker("broker-b").await;
+    let b_addr = format!("127.0.0.1:{}", b.local_addr().port());
+    let admin = c.admin();
+    let tc = remoting::protocol::body::TopicConfig::new("TwoBrokers", 2);
+    admin.create_topic(&c.broker_addr, &tc).await.unwrap();
+    admin.create_topic(&b_addr, &tc).await.unwrap();
+    eventually(
+        Duration::from_secs(10),
+        "a route with both brokers",
+        || async {
+            admin
+                .topic_route("TwoBrokers")
+                .await
+                .is_ok_and(|r| r.broker_datas.len() == 2)
+        },
+    )
+    .await;
+
+    let mut cfg = producer_config("pg_failover");
+    cfg.send_timeout = Duration::from_secs(1);
+    let p = Producer::start(c.client(), cfg).await.unwrap();
+    let mut used = BTreeSet::new();
+    for i in 0..8 {
+        used.insert(
+            p.send(Message::new("TwoBrokers", format!("before-{i}")))
+                .await
+                .unwrap()
+                .queue
+                .broker_name,
+        );
+    }
+    assert_eq!(used.len(), 2, "round robin over both brokers: {used:?}");
+
+    // broker-b goes away; the producer's cached route still lists it
+    b.shutdown().await;
+    for i in 0..20 {
+        let r = p
+            .send(Message::new("TwoBrokers", format!("after-{i}")))
+            .await
+            .unwrap_or_else(|e| panic!("send {i} should have been retried on broker-a: {e}"));
+        assert_eq!(r.queue.broker_name, BROKER_NAME);
+    }
+    p.shutdown().await;
+    c.shutdown().await;
+}
