@@ -1,0 +1,21 @@
+//! Kubernetes operator for RocketMQ clusters (`RocketMQCluster`, `rocketmq.rs/v1alpha1`).
+
+pub mod admin;
+pub mod controller;
+pub mod crd;
+pub mod http;
+pub mod leader;
+pub mod metrics;
+pub mod resources;
+
+use kube::CustomResourceExt;
+
+/// The CRD as YAML, exactly as checked in under `crds/`.
+pub fn crd_yaml() -> String {
+    serde_yaml::to_string(&crd::RocketMQCluster::crd()).expect("CRD serializes")
+}
+
+/// Parses a `RocketMQCluster` manifest (defaults applied as the apiserver would).
+pub fn parse_cluster(yaml: &str) -> Result<crd::RocketMQCluster, serde_yaml::Error> {
+    serde_yaml::from_str(yaml)
+}
