@@ -1,1 +1,84 @@
-fn main() {}
+//! `mqnamesrv`: a drop-in for Apache RocketMQ's name server start-up script.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use namesrv::{Namesrv, NamesrvConfig};
+use remoting::config::{read_properties_file, render_properties};
+use tracing::{error, info, warn};
+
+/// RocketMQ name server.
+#[derive(Parser)]
+#[command(name = "mqnamesrv", version, about)]
+struct Cli {
+    /// Name-server config file (Java properties: listenPort, kvConfigPath, orderMessageEnable, ...).
+    #[arg(short = 'c', long = "configFile")]
+    config_file: Option<PathBuf>,
+    /// Print the effective configuration and exit.
+    #[arg(short = 'p', long = "printConfigItem")]
+    print_config: bool,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let mut config = NamesrvConfig::default();
+    if let Some(path) = &cli.config_file {
+        let props = match read_properties_file(path) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("mqnamesrv: {e}");
+                return ExitCode::from(255);
+            }
+        };
+        match config.apply(&props) {
+            Ok(unknown) => {
+                for k in unknown {
+                    warn!(key = %k, "unknown config key ignored");
+                }
+            }
+            Err(e) => {
+                eprintln!("mqnamesrv: {}: {e}", path.display());
+                return ExitCode::from(255);
+            }
+        }
+        info!(file = %path.display(), "config loaded");
+    }
+    if cli.print_config {
+        print!("{}", render_properties(config.to_properties()));
+        return ExitCode::SUCCESS;
+    }
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    rt.block_on(async move {
+        let srv = match Namesrv::start(config).await {
+            Ok(s) => s,
+            Err(e) => {
+                error!(error = %e, "cannot start the name server");
+                return ExitCode::from(1);
+            }
+        };
+        println!(
+            "The Name Server boot success. serializeType=JSON, address {}",
+            srv.local_addr()
+        );
+        wait_for_signal().await;
+        info!("shutdown signal received");
+        srv.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

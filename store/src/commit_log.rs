@@ -1,0 +1,405 @@
+//! The commit log: every message record appended to one stream of mapped files.
+//!
+//! Records are encoded outside the put lock; under it the store timestamp, the physical
+//! offset and the per-queue logical offset are patched in and the bytes are copied to the
+//! mapping. A record that does not fit in the current file (with 8 bytes to spare) makes the
+//! writer put a BLANK filler there and move to the next file.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use parking_lot::Mutex;
+use remoting::message::{self, BLANK_MAGIC_CODE, MessageExt, RawRecord, msg_id, record, sysflag};
+
+use crate::error::{Result, StoreError};
+use crate::mapped_file_queue::MappedFileQueue;
+use crate::results::{AppendMessageResult, PutMessageStatus};
+
+/// Current time in ms since the epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Minimum free bytes left at the end of a file (room for a BLANK filler).
+pub const END_FILE_MIN_BLANK_LENGTH: usize = 8;
+
+/// Key of the topic-queue table.
+pub fn queue_key(topic: &str, queue_id: i32) -> String {
+    format!("{topic}-{queue_id}")
+}
+
+/// What recovery found while verifying the commit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogScan {
+    /// Offset just past the last good record (where the log is cut).
+    pub end_offset: u64,
+    /// Description of the first bad record, if the scan stopped on one rather than on zeros.
+    pub corruption: Option<String>,
+}
+
+/// The commit log.
+pub struct CommitLog {
+    files: MappedFileQueue,
+    put_lock: Mutex<HashMap<String, i64>>,
+    max_message_size: usize,
+    last_store_timestamp: AtomicI64,
+}
+
+struct Encoded {
+    start: usize,
+    len: usize,
+    key: Option<String>,
+    store_ts_pos: usize,
+}
+
+impl CommitLog {
+    /// A commit log in `dir` with files of `file_size` bytes.
+    pub fn new(
+        dir: std::path::PathBuf,
+        file_size: u64,
+        max_message_size: usize,
+        prealloc: bool,
+    ) -> Self {
+        Self {
+            files: MappedFileQueue::new(dir, file_size as usize, prealloc),
+            put_lock: Mutex::new(HashMap::new()),
+            max_message_size,
+            last_store_timestamp: AtomicI64::new(0),
+        }
+    }
+
+    /// The mapped files.
+    pub fn files(&self) -> &MappedFileQueue {
+        &self.files
+    }
+
+    /// Maps the existing files.
+    pub fn load(&self) -> Result<()> {
+        self.files.load()
+    }
+
+    /// Smallest readable offset.
+    pub fn min_offset(&self) -> u64 {
+        self.files.min_offset()
+    }
+
+    /// Offset just past the last written byte.
+    pub fn max_offset(&self) -> u64 {
+        self.files.max_offset()
+    }
+
+    /// Store time of the newest appended record.
+    pub fn last_store_timestamp(&self) -> i64 {
+        self.last_store_timestamp.load(Ordering::Acquire)
+    }
+
+    /// Replaces the topic-queue table (next queue offset per `topic-queueId`).
+    pub fn set_topic_queue_table(&self, table: HashMap<String, i64>) {
+        *self.put_lock.lock() = table;
+    }
+
+    /// Next queue offset of a queue.
+    pub fn next_queue_offset(&self, topic: &str, queue_id: i32) -> i64 {
+        *self
+            .put_lock
+            .lock()
+            .get(&queue_key(topic, queue_id))
+            .unwrap_or(&0)
+    }
+
+    /// Removes a queue from the table (topic deleted).
+    pub fn remove_queue(&self, topic: &str, queue_id: i32) {
+        self.put_lock.lock().remove(&queue_key(topic, queue_id));
+    }
+
+    /// Appends messages (one record each, all in the same file). Each gets its own physical
+    /// and queue offset; PREPARED/ROLLBACK messages get queue offset 0 and do not advance it.
+    pub fn append(&self, msgs: &[MessageExt]) -> Result<AppendMessageResult, PutMessageStatus> {
+        if msgs.is_empty() {
+            return Err(PutMessageStatus::MessageIllegal);
+        }
+        let mut buf = BytesMut::new();
+        let mut encoded = Vec::with_capacity(msgs.len());
+        let mut total_body = 0usize;
+        for m in msgs {
+            total_body += m.body.len();
+            if m.body.len() > self.max_message_size || total_body > self.max_message_size {
+                tracing::warn!(topic = %m.topic, size = m.body.len(), "message body too large");
+                return Err(PutMessageStatus::MessageIllegal);
+            }
+            let start = buf.len();
+            let len = record::encode_record(m, &mut buf).map_err(|e| {
+                tracing::warn!(topic = %m.topic, "illegal message: {e}");
+                match e {
+                    message::MessageEncodeError::PropertiesLength(_) => {
+                        PutMessageStatus::PropertiesSizeExceeded
+                    }
+                    _ => PutMessageStatus::MessageIllegal,
+                }
+            })?;
+            if len > self.max_message_size + 64 * 1024 {
+                return Err(PutMessageStatus::MessageIllegal);
+            }
+            let tx = sysflag::transaction_type(m.sys_flag);
+            let key = (tx == sysflag::TRANSACTION_NOT_TYPE
+                || tx == sysflag::TRANSACTION_COMMIT_TYPE)
+                .then(|| queue_key(&m.topic, m.queue_id));
+            encoded.push(Encoded {
+                start,
+                len,
+                key,
+                store_ts_pos: record::store_timestamp_pos(
+                    buf[start + record::SYSFLAG_POS..start + record::SYSFLAG_POS + 4]
+                        .iter()
+                        .fold(0i32, |a, b| (a << 8) | *b as i32),
+                ),
+            });
+        }
+        let total = buf.len();
+        if total + END_FILE_MIN_BLANK_LENGTH > self.files.file_size() {
+            return Err(PutMessageStatus::MessageIllegal);
+        }
+
+        let (wrote_offset, store_ts, first_queue_offset) = {
+            let mut table = self.put_lock.lock();
+            let store_ts = now_ms();
+            let mut file = self.files.last_file_or_create(0).map_err(|e| {
+                tracing::error!("create commit log file: {e}");
+                PutMessageStatus::CreateMappedFileFailed
+            })?;
+            if total + END_FILE_MIN_BLANK_LENGTH > file.remaining() {
+                let mut blank = [0u8; 8];
+                blank[..4].copy_from_slice(&(file.remaining() as i32).to_be_bytes());
+                blank[4..].copy_from_slice(&BLANK_MAGIC_CODE.to_be_bytes());
+                file.append(&blank);
+                file.fill_to_end();
+                file = self.files.last_file_or_create(0).map_err(|e| {
+                    tracing::error!("create commit log file: {e}");
+                    PutMessageStatus::CreateMappedFileFailed
+                })?;
+            }
+            let base = file.file_from_offset() + file.wrote_position() as u64;
+            let mut first_queue_offset = 0;
+            for (i, e) in encoded.iter().enumerate() {
+                let rec = &mut buf[e.start..e.start + e.len];
+                let q = match &e.key {
+                    Some(k) => {
+                        let slot = match table.get_mut(k.as_str()) {
+                            Some(v) => v,
+                            None => table.entry(k.clone()).or_insert(0),
+                        };
+                        let q = *slot;
+                        *slot += 1;
+                        q
+                    }
+                    None => 0,
+                };
+                if i == 0 {
+                    first_queue_offset = q;
+                }
+                rec[record::QUEUE_OFFSET_POS..record::QUEUE_OFFSET_POS + 8]
+                    .copy_from_slice(&q.to_be_bytes());
+                rec[record::PHYSICAL_OFFSET_POS..record::PHYSICAL_OFFSET_POS + 8]
+                    .copy_from_slice(&((base + e.start as u64) as i64).to_be_bytes());
+                rec[e.store_ts_pos..e.store_ts_pos + 8].copy_from_slice(&store_ts.to_be_bytes());
+            }
+            let ok = file.append(&buf);
+            debug_assert!(ok);
+            self.last_store_timestamp.store(store_ts, Ordering::Release);
+            (base, store_ts, first_queue_offset)
+        };
+
+        let ids: Vec<String> = encoded
+            .iter()
+            .zip(msgs)
+            .map(|(e, m)| {
+                msg_id::offset_msg_id(m.store_host, (wrote_offset + e.start as u64) as i64)
+            })
+            .collect();
+        Ok(AppendMessageResult {
+            wrote_offset: wrote_offset as i64,
+            wrote_bytes: total,
+            msg_id: ids.join(","),
+            store_timestamp: store_ts,
+            logics_offset: first_queue_offset,
+            msg_num: msgs.len(),
+        })
+    }
+
+    /// Appends raw bytes replicated from a master at `start_offset` (slave). Returns false
+    /// when `start_offset` is not the current end of the log.
+    pub fn append_raw(&self, start_offset: u64, mut data: &[u8]) -> Result<bool> {
+        let _g = self.put_lock.lock();
+        if self.files.max_offset() != start_offset
+            && !(self.files.is_empty()
+                && start_offset.is_multiple_of(self.files.file_size() as u64))
+        {
+            return Ok(false);
+        }
+        let mut at = start_offset;
+        while !data.is_empty() {
+            let file = self.files.last_file_or_create(at)?;
+            let n = data.len().min(file.remaining());
+            if !file.append(&data[..n]) {
+                return Err(StoreError::io(
+                    "append",
+                    file.path(),
+                    std::io::Error::other("short append"),
+                ));
+            }
+            at += n as u64;
+            data = &data[n..];
+        }
+        Ok(true)
+    }
+
+    /// Zero-copy bytes of the record at `offset` with `size` bytes.
+    pub fn get_bytes(&self, offset: i64, size: usize) -> Option<Bytes> {
+        if offset < 0 {
+            return None;
+        }
+        let f = self.files.find_by_offset(offset as u64)?;
+        f.slice((offset as u64 - f.file_from_offset()) as usize, size)
+    }
+
+    /// Zero-copy bytes from `offset` to the end of the written part of its file (for
+    /// replication).
+    pub fn get_data(&self, offset: i64) -> Option<Bytes> {
+        if offset < 0 {
+            return None;
+        }
+        let f = self.files.find_by_offset(offset as u64)?;
+        f.slice_from((offset as u64 - f.file_from_offset()) as usize)
+            .filter(|b| !b.is_empty())
+    }
+
+    /// The record starting at `offset` (size read from its header).
+    pub fn get_record(&self, offset: i64) -> Option<Bytes> {
+        let head = self.get_bytes(offset, 8)?;
+        let size = i32::from_be_bytes(head[..4].try_into().unwrap());
+        let magic = i32::from_be_bytes(head[4..8].try_into().unwrap());
+        if size <= 0 || magic == BLANK_MAGIC_CODE {
+            return None;
+        }
+        self.get_bytes(offset, size as usize)
+    }
+
+    /// Store timestamp of the record at `offset` (-1 if unreadable).
+    pub fn store_timestamp_at(&self, offset: i64, size: usize) -> i64 {
+        let Some(b) = self.get_bytes(offset, size.max(record::BORN_HOST_POS + 28)) else {
+            return -1;
+        };
+        let sf = i32::from_be_bytes(
+            b[record::SYSFLAG_POS..record::SYSFLAG_POS + 4]
+                .try_into()
+                .unwrap(),
+        );
+        let p = record::store_timestamp_pos(sf);
+        i64::from_be_bytes(b[p..p + 8].try_into().unwrap())
+    }
+
+    /// Walks files from index `start_file` on, verifying records (CRC when `check_crc`, and that
+    /// each record's PHYSICALOFFSET equals its position) until zeros, a bad record or the
+    /// end. Returns where the good data ends.
+    pub fn scan(&self, start_file: usize, check_crc: bool) -> LogScan {
+        let files = self.files.files();
+        let Some(first) = files.get(start_file) else {
+            return LogScan {
+                end_offset: files
+                    .last()
+                    .map(|f| f.file_from_offset() + f.file_size() as u64)
+                    .unwrap_or(0),
+                corruption: None,
+            };
+        };
+        let mut end = first.file_from_offset();
+        for f in &files[start_file..] {
+            let data = f.all_bytes();
+            let base = f.file_from_offset();
+            let mut pos = 0usize;
+            loop {
+                if pos >= data.len() {
+                    end = base + data.len() as u64;
+                    break;
+                }
+                match record::parse_record(&data[pos..], check_crc) {
+                    Ok(RawRecord::Message(v))
+                        if v.commit_log_offset as u64 == base + pos as u64 =>
+                    {
+                        pos += v.total_size;
+                    }
+                    Ok(RawRecord::Message(v)) => {
+                        return LogScan {
+                            end_offset: base + pos as u64,
+                            corruption: Some(format!(
+                                "record at {} claims offset {}",
+                                base + pos as u64,
+                                v.commit_log_offset
+                            )),
+                        };
+                    }
+                    Ok(RawRecord::Blank { size }) if pos + size == data.len() => {
+                        end = base + data.len() as u64;
+                        break;
+                    }
+                    Ok(RawRecord::Blank { size }) => {
+                        return LogScan {
+                            end_offset: base + pos as u64,
+                            corruption: Some(format!(
+                                "blank record at {} of size {size} does not reach the file end",
+                                base + pos as u64
+                            )),
+                        };
+                    }
+                    Err(e) => {
+                        let zeros = data[pos..].iter().take(8).all(|b| *b == 0);
+                        return LogScan {
+                            end_offset: base + pos as u64,
+                            corruption: (!zeros).then(|| {
+                                e.offset_by(pos).to_string()
+                                    + &format!(" (file {})", f.path().display())
+                            }),
+                        };
+                    }
+                }
+            }
+        }
+        LogScan {
+            end_offset: end,
+            corruption: None,
+        }
+    }
+
+    /// Index of the file abnormal recovery starts from: the newest file whose first record
+    /// was stored at or before `min_timestamp` (0 if none).
+    pub fn safe_start_file(&self, min_timestamp: i64) -> usize {
+        let files = self.files.files();
+        for (i, f) in files.iter().enumerate().rev() {
+            if let Ok(RawRecord::Message(v)) = record::parse_record(f.all_bytes(), false)
+                && v.store_timestamp != 0
+                && v.store_timestamp <= min_timestamp
+            {
+                return i;
+            }
+        }
+        0
+    }
+
+    /// Flushes (see [`MappedFileQueue::flush`]).
+    pub fn flush(&self, least_pages: usize) -> std::io::Result<u64> {
+        self.files.flush(least_pages)
+    }
+
+    /// Puts the BLANK-filler bytes for tests of torn files (`[size, magic]`).
+    pub fn blank_record(size: usize) -> Bytes {
+        let mut b = BytesMut::with_capacity(8);
+        b.put_i32(size as i32);
+        b.put_i32(BLANK_MAGIC_CODE);
+        b.freeze()
+    }
+}

@@ -1,0 +1,162 @@
+//! The reput (dispatch) service: reads new commit-log records and builds consume-queue units
+//! and index entries from them, then tells the arrival listener.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use remoting::message::{RawRecord, RecordView, parse_record, properties, sysflag, tags_hash_code};
+
+use crate::consume_queue::CqUnit;
+use crate::results::ArrivalEvent;
+use crate::store::MessageStore;
+
+/// Topic of delayed messages; their tags code is the delivery time.
+pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+
+impl MessageStore {
+    pub(crate) fn reput_loop(&self) {
+        let mut seen = self.put_signal.generation();
+        while !self.shutdown.load(Ordering::Acquire) {
+            if !self.do_reput() {
+                seen = self.put_signal.wait(seen, Duration::from_millis(100));
+            }
+        }
+    }
+
+    /// Dispatches what is readable from the reput offset within one file. Returns true if it
+    /// made progress.
+    pub(crate) fn do_reput(&self) -> bool {
+        let from = self.reput_offset.load(Ordering::Acquire);
+        let min = self.commit_log.min_offset();
+        if from < min {
+            tracing::warn!(
+                from,
+                min,
+                "reput offset below commit log min offset; jumping"
+            );
+            self.reput_offset.store(min, Ordering::Release);
+            return true;
+        }
+        if from >= self.commit_log.max_offset() {
+            return false;
+        }
+        let Some(file) = self.commit_log.files().find_by_offset(from) else {
+            return false;
+        };
+        let base = file.file_from_offset();
+        let start = (from - base) as usize;
+        let Some(data) = file.slice_from(start) else {
+            return false;
+        };
+        let mut p = 0usize;
+        let mut next = from;
+        while p < data.len() {
+            match parse_record(&data[p..], false) {
+                Ok(RawRecord::Message(v)) => {
+                    self.dispatch(&v, from + p as u64);
+                    p += v.total_size;
+                    next = from + p as u64;
+                }
+                Ok(RawRecord::Blank { .. }) => {
+                    next = base + file.file_size() as u64;
+                    break;
+                }
+                Err(remoting::message::MessageDecodeError::Truncated { .. }) => break,
+                Err(e) => {
+                    tracing::error!(
+                        offset = from + p as u64,
+                        "[BUG] dispatch cannot parse record: {e}; skipping to next file"
+                    );
+                    next = base + file.file_size() as u64;
+                    break;
+                }
+            }
+        }
+        if next == from {
+            return false;
+        }
+        self.reput_offset.store(next, Ordering::Release);
+        self.dispatched_tx.send_replace(next);
+        true
+    }
+
+    fn tags_code(&self, v: &RecordView<'_>) -> i64 {
+        if v.topic == SCHEDULE_TOPIC
+            && let Some(level) = properties::find(v.properties, properties::DELAY)
+                .and_then(|l| l.parse::<usize>().ok())
+            && level > 0
+        {
+            let level = level.min(self.delay_levels.len());
+            return v.store_timestamp + self.delay_levels.get(level - 1).copied().unwrap_or(1000);
+        }
+        tags_hash_code(properties::find(v.properties, properties::TAGS))
+    }
+
+    fn dispatch(&self, v: &RecordView<'_>, offset: u64) {
+        let tx = sysflag::transaction_type(v.sys_flag);
+        if tx == sysflag::TRANSACTION_NOT_TYPE || tx == sysflag::TRANSACTION_COMMIT_TYPE {
+            let tags_code = self.tags_code(v);
+            let cq = self.find_or_create_consume_queue(v.topic, v.queue_id);
+            let unit = CqUnit {
+                commit_log_offset: offset as i64,
+                size: v.total_size as i32,
+                tags_code,
+            };
+            match cq.put(unit, v.queue_offset) {
+                Ok(_) => {
+                    self.logics_ts
+                        .fetch_max(v.store_timestamp, Ordering::AcqRel);
+                }
+                Err(e) => tracing::error!(
+                    topic = v.topic,
+                    queue_id = v.queue_id,
+                    "consume queue write failed: {e}"
+                ),
+            }
+            if self.config.broker_role != crate::config::BrokerRole::Slave
+                && let Some(l) = self.listener.read().as_ref()
+            {
+                l(&ArrivalEvent {
+                    topic: v.topic.to_string(),
+                    queue_id: v.queue_id,
+                    max_offset: v.queue_offset + 1,
+                    tags_code,
+                    store_timestamp: v.store_timestamp,
+                    properties: v.properties.to_string(),
+                });
+            }
+        }
+        if let Some(idx) = &self.index
+            && tx != sysflag::TRANSACTION_ROLLBACK_TYPE
+        {
+            let uniq = properties::find(v.properties, properties::UNIQ_KEY);
+            let keys = properties::find(v.properties, properties::KEYS)
+                .unwrap_or("")
+                .split(properties::KEY_SEPARATOR)
+                .filter(|k| !k.is_empty());
+            match idx.build_index(
+                v.topic,
+                uniq.into_iter().chain(keys),
+                offset as i64,
+                v.store_timestamp,
+            ) {
+                Ok(Some(full)) => {
+                    let end_ts = full.end_timestamp();
+                    let cp = self.checkpoint.clone();
+                    std::thread::spawn(move || {
+                        if let Err(e) = full.flush() {
+                            tracing::error!("index flush failed: {e}");
+                            return;
+                        }
+                        cp.set_index_msg_timestamp(end_ts);
+                        if let Err(e) = cp.flush() {
+                            tracing::error!("checkpoint flush failed: {e}");
+                        }
+                    });
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!("index write failed: {e}"),
+            }
+        }
+    }
+}

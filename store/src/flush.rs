@@ -1,0 +1,113 @@
+//! Flush services: the commit log (ASYNC_FLUSH timer or SYNC_FLUSH group commit) and the
+//! consume queues (timer, with a thorough flush that also persists the checkpoint).
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::config::FlushDiskType;
+use crate::store::MessageStore;
+
+impl MessageStore {
+    pub(crate) fn flush_commit_log_loop(&self) {
+        match self.config.flush_disk_type {
+            FlushDiskType::SyncFlush => self.group_commit_loop(),
+            FlushDiskType::AsyncFlush => self.async_flush_loop(),
+        }
+    }
+
+    fn flush_commit_log_once(&self, least_pages: usize) {
+        let ts = self.commit_log.last_store_timestamp();
+        match self.commit_log.flush(least_pages) {
+            Ok(f) => {
+                if f >= self.commit_log.max_offset() && ts > 0 {
+                    self.checkpoint.set_physic_msg_timestamp(ts);
+                }
+                self.publish_flushed(f);
+            }
+            Err(e) => tracing::error!("commit log flush failed: {e}"),
+        }
+    }
+
+    /// ASYNC_FLUSH: every `flushIntervalCommitLog`, flush when at least
+    /// `flushCommitLogLeastPages` pages are dirty, and everything every
+    /// `flushCommitLogThoroughInterval`.
+    fn async_flush_loop(&self) {
+        let interval = Duration::from_millis(self.config.flush_interval_commit_log.max(1));
+        let thorough = Duration::from_millis(self.config.flush_commit_log_thorough_interval);
+        let mut last_thorough = Instant::now();
+        let mut seen = self.shutdown_signal.generation();
+        while !self.shutdown.load(Ordering::Acquire) {
+            seen = self.shutdown_signal.wait(seen, interval);
+            let least = if last_thorough.elapsed() >= thorough {
+                last_thorough = Instant::now();
+                0
+            } else {
+                self.config.flush_commit_log_least_pages
+            };
+            self.flush_commit_log_once(least);
+        }
+    }
+
+    /// SYNC_FLUSH group commit: wait for a request past the flushed offset (or 10 ms), then
+    /// flush everything written so far. One flush covers every writer waiting at that moment.
+    fn group_commit_loop(&self) {
+        while !self.shutdown.load(Ordering::Acquire) {
+            {
+                let mut req = self.flush.requested.lock();
+                if *req <= self.commit_log.files().flushed_where()
+                    && !self.shutdown.load(Ordering::Acquire)
+                {
+                    self.flush
+                        .request_cv
+                        .wait_for(&mut req, Duration::from_millis(10));
+                }
+            }
+            self.flush_commit_log_once(0);
+        }
+    }
+
+    /// Consume queues: every `flushIntervalConsumeQueue` with `flushConsumeQueueLeastPages`;
+    /// every `flushConsumeQueueThoroughInterval` everything, then the checkpoint.
+    pub(crate) fn flush_consume_queue_loop(&self) {
+        let interval = Duration::from_millis(self.config.flush_interval_consume_queue.max(1));
+        let thorough = Duration::from_millis(self.config.flush_consume_queue_thorough_interval);
+        let mut last_thorough = Instant::now();
+        let mut seen = self.shutdown_signal.generation();
+        while !self.shutdown.load(Ordering::Acquire) {
+            seen = self.shutdown_signal.wait(seen, interval);
+            if self.shutdown.load(Ordering::Acquire) {
+                break;
+            }
+            let is_thorough = last_thorough.elapsed() >= thorough;
+            if is_thorough {
+                last_thorough = Instant::now();
+            }
+            self.flush_consume_queues(is_thorough);
+        }
+    }
+
+    /// Flushes the consume queues; `thorough` flushes everything and persists the checkpoint.
+    pub fn flush_consume_queues(&self, thorough: bool) {
+        let logics = self.logics_ts.load(Ordering::Acquire);
+        let least = if thorough {
+            0
+        } else {
+            self.config.flush_consume_queue_least_pages
+        };
+        let mut ok = true;
+        for cq in self.all_queues() {
+            if let Err(e) = cq.flush(least) {
+                tracing::error!(topic = cq.topic(), "consume queue flush failed: {e}");
+                ok = false;
+            }
+        }
+        if thorough && ok {
+            if logics > 0 {
+                self.checkpoint.set_logics_msg_timestamp(logics);
+            }
+            if let Err(e) = self.checkpoint.flush() {
+                tracing::error!("checkpoint flush failed: {e}");
+            }
+        }
+    }
+}

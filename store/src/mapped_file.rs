@@ -1,0 +1,308 @@
+//! One fixed-size memory-mapped data file named after its first byte's global offset.
+//!
+//! Writes are appends at the write position and must be serialised by the owner (the commit
+//! log's put lock, the dispatch thread for consume queues). The write position is published
+//! with release ordering after the bytes are copied, so readers (which only look below it)
+//! never see partially written data. Read slices are zero-copy [`Bytes`] that keep the mapping
+//! alive, so a file can be deleted while a reader still holds bytes of it.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use memmap2::MmapRaw;
+
+use crate::error::{Result, StoreError};
+
+/// OS page size assumed for least-pages flush decisions.
+pub const OS_PAGE_SIZE: usize = 4096;
+
+/// The 20-digit zero-padded decimal file name of a global offset.
+pub fn offset_to_file_name(offset: u64) -> String {
+    format!("{offset:020}")
+}
+
+struct MapOwner(Arc<MmapRaw>);
+
+impl AsRef<[u8]> for MapOwner {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: the mapping lives as long as `self.0`. Readers only dereference sub-slices
+        // below a published write position (see module docs).
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr(), self.0.len()) }
+    }
+}
+
+/// A mapped data file.
+pub struct MappedFile {
+    path: PathBuf,
+    file_from_offset: u64,
+    file_size: usize,
+    map: Arc<MmapRaw>,
+    whole: Bytes,
+    file: File,
+    wrote: AtomicUsize,
+    flushed: AtomicUsize,
+    available: AtomicBool,
+}
+
+impl std::fmt::Debug for MappedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MappedFile")
+            .field("path", &self.path)
+            .field("wrote", &self.wrote_position())
+            .finish()
+    }
+}
+
+impl MappedFile {
+    /// Creates (or opens) `dir/{offset}` with exactly `file_size` bytes and maps it.
+    pub fn create(dir: &Path, file_from_offset: u64, file_size: usize) -> Result<Self> {
+        let path = dir.join(offset_to_file_name(file_from_offset));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| StoreError::io("create", &path, e))?;
+        file.set_len(file_size as u64)
+            .map_err(|e| StoreError::io("set_len", &path, e))?;
+        Self::map(path, file, file_from_offset, file_size)
+    }
+
+    /// Opens an existing file, which must be exactly `file_size` bytes long. The write
+    /// position starts at the end (recovery moves it back).
+    pub fn open(path: &Path, file_size: usize) -> Result<Self> {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let from: u64 = name.parse().map_err(|_| StoreError::Config {
+            key: "file name".into(),
+            value: path.display().to_string(),
+        })?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| StoreError::io("open", path, e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| StoreError::io("stat", path, e))?
+            .len();
+        if len != file_size as u64 {
+            return Err(StoreError::FileSize {
+                path: path.into(),
+                expected: file_size as u64,
+                actual: len,
+            });
+        }
+        let mf = Self::map(path.to_path_buf(), file, from, file_size)?;
+        mf.set_positions(file_size);
+        Ok(mf)
+    }
+
+    fn map(path: PathBuf, file: File, file_from_offset: u64, file_size: usize) -> Result<Self> {
+        let map = Arc::new(MmapRaw::map_raw(&file).map_err(|e| StoreError::io("mmap", &path, e))?);
+        let whole = Bytes::from_owner(MapOwner(map.clone()));
+        Ok(Self {
+            path,
+            file_from_offset,
+            file_size,
+            map,
+            whole,
+            file,
+            wrote: AtomicUsize::new(0),
+            flushed: AtomicUsize::new(0),
+            available: AtomicBool::new(true),
+        })
+    }
+
+    /// Global offset of the first byte.
+    pub fn file_from_offset(&self) -> u64 {
+        self.file_from_offset
+    }
+
+    /// File size in bytes.
+    pub fn file_size(&self) -> usize {
+        self.file_size
+    }
+
+    /// Path on disk.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes written so far (also the readable limit).
+    pub fn wrote_position(&self) -> usize {
+        self.wrote.load(Ordering::Acquire)
+    }
+
+    /// Bytes known to be on disk.
+    pub fn flushed_position(&self) -> usize {
+        self.flushed.load(Ordering::Acquire)
+    }
+
+    /// True when nothing more can be appended.
+    pub fn is_full(&self) -> bool {
+        self.wrote_position() >= self.file_size
+    }
+
+    /// Free bytes at the end.
+    pub fn remaining(&self) -> usize {
+        self.file_size - self.wrote_position()
+    }
+
+    /// Sets the write and flush positions (recovery, truncation).
+    pub fn set_positions(&self, pos: usize) {
+        let pos = pos.min(self.file_size);
+        self.wrote.store(pos, Ordering::Release);
+        self.flushed.store(pos, Ordering::Release);
+    }
+
+    /// Appends `data` at the write position. Returns false when it does not fit.
+    /// Callers must serialise appends to one file.
+    pub fn append(&self, data: &[u8]) -> bool {
+        let pos = self.wrote.load(Ordering::Relaxed);
+        if pos + data.len() > self.file_size {
+            return false;
+        }
+        // SAFETY: [pos, pos+len) is inside the mapping and above the published write position,
+        // so no reader looks at it, and appends are serialised by the owner.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                data.as_ptr(),
+                self.map.as_mut_ptr().add(pos),
+                data.len(),
+            );
+        }
+        self.wrote.store(pos + data.len(), Ordering::Release);
+        true
+    }
+
+    /// Marks the rest of the file as used without writing (after an end-of-file filler).
+    pub fn fill_to_end(&self) {
+        self.wrote.store(self.file_size, Ordering::Release);
+    }
+
+    /// Zero-copy bytes `[pos, pos+len)`, if they are below the write position.
+    pub fn slice(&self, pos: usize, len: usize) -> Option<Bytes> {
+        if pos.checked_add(len)? > self.wrote_position() {
+            return None;
+        }
+        Some(self.whole.slice(pos..pos + len))
+    }
+
+    /// Zero-copy bytes from `pos` up to the write position.
+    pub fn slice_from(&self, pos: usize) -> Option<Bytes> {
+        let w = self.wrote_position();
+        (pos <= w).then(|| self.whole.slice(pos..w))
+    }
+
+    /// Borrowed bytes `[pos, pos+len)` below the write position.
+    pub fn bytes(&self, pos: usize, len: usize) -> Option<&[u8]> {
+        if pos.checked_add(len)? > self.wrote_position() {
+            return None;
+        }
+        Some(&self.whole[pos..pos + len])
+    }
+
+    /// Borrowed bytes of the whole mapping, ignoring the write position (recovery only,
+    /// before any writer runs).
+    pub fn all_bytes(&self) -> &[u8] {
+        &self.whole[..]
+    }
+
+    /// Forces written bytes to disk when at least `least_pages` dirty pages are pending (0 =
+    /// always; a full file is always flushed). Returns the flushed position.
+    pub fn flush(&self, least_pages: usize) -> std::io::Result<usize> {
+        let wrote = self.wrote_position();
+        let flushed = self.flushed_position();
+        if wrote <= flushed {
+            return Ok(flushed);
+        }
+        let full = wrote == self.file_size;
+        if !full
+            && least_pages > 0
+            && (wrote / OS_PAGE_SIZE) - (flushed / OS_PAGE_SIZE) < least_pages
+        {
+            return Ok(flushed);
+        }
+        let start = flushed / OS_PAGE_SIZE * OS_PAGE_SIZE;
+        self.map.flush_range(start, wrote - start)?;
+        self.flushed.fetch_max(wrote, Ordering::AcqRel);
+        Ok(wrote)
+    }
+
+    /// Zeroes everything from `pos` to the end of the file on disk and in memory (so stale
+    /// records past a recovery cut can never be read as data), and sets the positions to
+    /// `pos`. Only call while no reader or writer uses the bytes past `pos`.
+    pub fn truncate_to(&self, pos: usize) -> std::io::Result<()> {
+        let pos = pos.min(self.file_size);
+        self.file.set_len(pos as u64)?;
+        self.file.set_len(self.file_size as u64)?;
+        self.set_positions(pos);
+        Ok(())
+    }
+
+    /// Last modification time of the file on disk.
+    pub fn last_modified(&self) -> Option<SystemTime> {
+        self.file.metadata().ok()?.modified().ok()
+    }
+
+    /// Sets the file's modification time (tests and tools).
+    pub fn set_last_modified(&self, t: SystemTime) -> std::io::Result<()> {
+        self.file.set_modified(t)
+    }
+
+    /// False once the file has been destroyed.
+    pub fn is_available(&self) -> bool {
+        self.available.load(Ordering::Acquire)
+    }
+
+    /// Deletes the file from disk; the mapping stays valid for readers that hold bytes.
+    pub fn destroy(&self) -> std::io::Result<()> {
+        self.available.store(false, Ordering::Release);
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Reads a big-endian i64 at `pos` from the mapping (below the write position).
+    pub fn read_i64(&self, pos: usize) -> Option<i64> {
+        self.bytes(pos, 8)
+            .map(|b| i64::from_be_bytes(b.try_into().unwrap()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_slice_flush_truncate() {
+        let dir = tempfile::tempdir().unwrap();
+        let mf = MappedFile::create(dir.path(), 4096, 8192).unwrap();
+        assert_eq!(mf.path().file_name().unwrap(), "00000000000000004096");
+        assert!(mf.append(b"hello"));
+        assert_eq!(mf.slice(0, 5).unwrap(), &b"hello"[..]);
+        assert!(mf.slice(0, 6).is_none());
+        assert_eq!(mf.flush(4).unwrap(), 0);
+        assert_eq!(mf.flush(0).unwrap(), 5);
+        let held = mf.slice(0, 5).unwrap();
+        mf.truncate_to(2).unwrap();
+        assert_eq!(mf.wrote_position(), 2);
+        assert_eq!(&mf.all_bytes()[..5], b"he\0\0\0");
+        assert!(!mf.append(&vec![0u8; 8191]));
+        mf.destroy().unwrap();
+        assert!(!mf.path().exists());
+        assert_eq!(held.len(), 5);
+        let reopened = MappedFile::create(dir.path(), 0, 100).unwrap();
+        drop(reopened);
+        assert!(matches!(
+            MappedFile::open(&dir.path().join(offset_to_file_name(0)), 200),
+            Err(StoreError::FileSize { .. })
+        ));
+    }
+}

@@ -1,0 +1,337 @@
+//! An ordered list of equally sized [`MappedFile`]s forming one logical byte stream
+//! (the commit log, or one consume queue).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::SystemTime;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::error::{Result, StoreError};
+use crate::mapped_file::MappedFile;
+
+/// Files of one stream, oldest first.
+pub struct MappedFileQueue {
+    dir: PathBuf,
+    file_size: usize,
+    files: RwLock<Vec<Arc<MappedFile>>>,
+    flushed_where: AtomicU64,
+    preallocate: bool,
+    next: Mutex<Option<(u64, JoinHandle<Result<MappedFile>>)>>,
+}
+
+impl MappedFileQueue {
+    /// A queue over `dir` with files of `file_size` bytes. Nothing is read until [`Self::load`].
+    pub fn new(dir: impl Into<PathBuf>, file_size: usize, preallocate: bool) -> Self {
+        Self {
+            dir: dir.into(),
+            file_size,
+            files: RwLock::new(Vec::new()),
+            flushed_where: AtomicU64::new(0),
+            preallocate,
+            next: Mutex::new(None),
+        }
+    }
+
+    /// Directory of the files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Size of each file.
+    pub fn file_size(&self) -> usize {
+        self.file_size
+    }
+
+    /// Maps every file in the directory (names must be 20-digit offsets; others are skipped).
+    /// Every file starts out full; recovery cuts it back.
+    pub fn load(&self) -> Result<()> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| StoreError::io("mkdir", &self.dir, e))?;
+        let mut names: Vec<(u64, PathBuf)> = std::fs::read_dir(&self.dir)
+            .map_err(|e| StoreError::io("read_dir", &self.dir, e))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                (name.len() == 20 && name.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| (name.parse().ok(), e.path()))
+                    .and_then(|(o, p)| Some((o?, p)))
+            })
+            .collect();
+        names.sort();
+        let mut files = Vec::with_capacity(names.len());
+        let count = names.len();
+        for (i, (offset, path)) in names.into_iter().enumerate() {
+            if i + 1 == count {
+                // A newest file cut short (torn copy, truncated by hand) is extended with
+                // zeros; recovery then finds where its valid data ends.
+                let len = std::fs::metadata(&path)
+                    .map_err(|e| StoreError::io("stat", &path, e))?
+                    .len();
+                if len < self.file_size as u64 {
+                    tracing::warn!(path = %path.display(), len, "newest file is short; extending with zeros");
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(&path)
+                        .and_then(|f| f.set_len(self.file_size as u64))
+                        .map_err(|e| StoreError::io("extend", &path, e))?;
+                }
+            }
+            if let Some(prev) = files.last().map(|f: &Arc<MappedFile>| f.file_from_offset())
+                && offset != prev + self.file_size as u64
+            {
+                return Err(StoreError::Gap(path));
+            }
+            files.push(Arc::new(MappedFile::open(&path, self.file_size)?));
+        }
+        *self.files.write() = files;
+        Ok(())
+    }
+
+    /// Snapshot of the files, oldest first.
+    pub fn files(&self) -> Vec<Arc<MappedFile>> {
+        self.files.read().clone()
+    }
+
+    /// Number of files.
+    pub fn len(&self) -> usize {
+        self.files.read().len()
+    }
+
+    /// True when there is no file.
+    pub fn is_empty(&self) -> bool {
+        self.files.read().is_empty()
+    }
+
+    /// The newest file.
+    pub fn last_file(&self) -> Option<Arc<MappedFile>> {
+        self.files.read().last().cloned()
+    }
+
+    /// The oldest file.
+    pub fn first_file(&self) -> Option<Arc<MappedFile>> {
+        self.files.read().first().cloned()
+    }
+
+    /// The file to append to: the newest one if it has room, else a new one starting after it
+    /// (or at the file boundary at or below `start_offset` when there is none).
+    pub fn last_file_or_create(&self, start_offset: u64) -> Result<Arc<MappedFile>> {
+        if let Some(last) = self.last_file()
+            && !last.is_full()
+        {
+            return Ok(last);
+        }
+        let from = match self.last_file() {
+            Some(last) => last.file_from_offset() + self.file_size as u64,
+            None => start_offset - start_offset % self.file_size as u64,
+        };
+        let file = Arc::new(self.take_or_create(from)?);
+        self.files.write().push(file.clone());
+        if self.preallocate {
+            let next = from + self.file_size as u64;
+            let dir = self.dir.clone();
+            let size = self.file_size;
+            let handle = std::thread::Builder::new()
+                .name("mapped-file-prealloc".into())
+                .spawn(move || MappedFile::create(&dir, next, size))
+                .map_err(|e| StoreError::io("spawn", &self.dir, e))?;
+            *self.next.lock() = Some((next, handle));
+        }
+        Ok(file)
+    }
+
+    fn take_or_create(&self, from: u64) -> Result<MappedFile> {
+        if !self.dir.exists() {
+            std::fs::create_dir_all(&self.dir)
+                .map_err(|e| StoreError::io("mkdir", &self.dir, e))?;
+        }
+        if let Some((off, handle)) = self.next.lock().take() {
+            match handle.join() {
+                Ok(Ok(f)) if off == from => return Ok(f),
+                Ok(Ok(f)) => {
+                    let _ = f.destroy();
+                }
+                Ok(Err(e)) => tracing::warn!("preallocation failed: {e}"),
+                Err(_) => tracing::warn!("preallocation thread panicked"),
+            }
+        }
+        MappedFile::create(&self.dir, from, self.file_size)
+    }
+
+    /// The file holding global `offset`.
+    pub fn find_by_offset(&self, offset: u64) -> Option<Arc<MappedFile>> {
+        let files = self.files.read();
+        let first = files.first()?.file_from_offset();
+        if offset < first {
+            return None;
+        }
+        let idx = ((offset - first) / self.file_size as u64) as usize;
+        files
+            .get(idx)
+            .filter(|f| {
+                offset >= f.file_from_offset()
+                    && offset < f.file_from_offset() + self.file_size as u64
+            })
+            .cloned()
+    }
+
+    /// Offset of the first byte of the oldest file (0 when empty).
+    pub fn min_offset(&self) -> u64 {
+        self.first_file().map(|f| f.file_from_offset()).unwrap_or(0)
+    }
+
+    /// Offset just past the last written byte (0 when empty).
+    pub fn max_offset(&self) -> u64 {
+        self.last_file()
+            .map(|f| f.file_from_offset() + f.wrote_position() as u64)
+            .unwrap_or(0)
+    }
+
+    /// Offset up to which data is known to be on disk.
+    pub fn flushed_where(&self) -> u64 {
+        self.flushed_where.load(Ordering::Acquire)
+    }
+
+    /// Sets the flushed offset (recovery).
+    pub fn set_flushed_where(&self, offset: u64) {
+        self.flushed_where.store(offset, Ordering::Release);
+    }
+
+    /// Flushes dirty pages from the flushed offset on (`least_pages` as in
+    /// [`MappedFile::flush`]); crosses into following files. Returns the new flushed offset.
+    pub fn flush(&self, least_pages: usize) -> std::io::Result<u64> {
+        loop {
+            let at = self.flushed_where();
+            let Some(file) = self.find_by_offset(at).or_else(|| {
+                // The flushed offset may sit exactly at the end of the last file.
+                self.find_by_offset(at.saturating_sub(1))
+            }) else {
+                return Ok(at);
+            };
+            let pos = file.flush(least_pages)?;
+            let new = file.file_from_offset() + pos as u64;
+            if new <= at {
+                return Ok(at);
+            }
+            self.flushed_where.fetch_max(new, Ordering::AcqRel);
+            if pos < file.file_size() {
+                return Ok(new);
+            }
+        }
+    }
+
+    /// Cuts the stream at `offset`: later files are deleted and the file holding it is zeroed
+    /// past the cut. Only call while no reader or writer is active.
+    pub fn truncate_dirty(&self, offset: u64) -> Result<()> {
+        self.drop_preallocated();
+        let mut files = self.files.write();
+        let mut keep = Vec::with_capacity(files.len());
+        for f in files.drain(..) {
+            let end = f.file_from_offset() + self.file_size as u64;
+            if end <= offset {
+                keep.push(f);
+            } else if f.file_from_offset() <= offset {
+                let pos = (offset - f.file_from_offset()) as usize;
+                if pos == 0 && !keep.is_empty() {
+                    // Nothing of this file survives; keep the stream ending on a full file.
+                    f.destroy()
+                        .map_err(|e| StoreError::io("delete", f.path(), e))?;
+                    continue;
+                }
+                f.truncate_to(pos)
+                    .map_err(|e| StoreError::io("truncate", f.path(), e))?;
+                keep.push(f);
+            } else {
+                f.destroy()
+                    .map_err(|e| StoreError::io("delete", f.path(), e))?;
+            }
+        }
+        *files = keep;
+        drop(files);
+        self.flushed_where.store(offset, Ordering::Release);
+        Ok(())
+    }
+
+    /// Waits for a pending preallocation and deletes the file it made.
+    fn drop_preallocated(&self) {
+        if let Some((_, h)) = self.next.lock().take()
+            && let Ok(Ok(f)) = h.join()
+        {
+            let _ = f.destroy();
+        }
+    }
+
+    /// Deletes every file (e.g. a consume queue whose commit log is gone).
+    pub fn destroy_all(&self) -> Result<()> {
+        self.drop_preallocated();
+        let mut files = self.files.write();
+        for f in files.drain(..) {
+            f.destroy()
+                .map_err(|e| StoreError::io("delete", f.path(), e))?;
+        }
+        self.flushed_where.store(0, Ordering::Release);
+        Ok(())
+    }
+
+    /// Removes the oldest file from the list and deletes it, unless it is the last one.
+    pub fn delete_first(&self) -> Result<Option<Arc<MappedFile>>> {
+        let mut files = self.files.write();
+        if files.len() <= 1 {
+            return Ok(None);
+        }
+        let f = files.remove(0);
+        drop(files);
+        f.destroy()
+            .map_err(|e| StoreError::io("delete", f.path(), e))?;
+        Ok(Some(f))
+    }
+
+    /// Modification time of the oldest file.
+    pub fn first_modified(&self) -> Option<SystemTime> {
+        self.first_file()?.last_modified()
+    }
+}
+
+impl Drop for MappedFileQueue {
+    fn drop(&mut self) {
+        if let Some((_, h)) = self.next.lock().take() {
+            let _ = h.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roll_find_truncate_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = MappedFileQueue::new(dir.path(), 100, true);
+        q.load().unwrap();
+        for i in 0..25u8 {
+            let f = q.last_file_or_create(0).unwrap();
+            assert!(f.append(&[i; 10]));
+        }
+        assert_eq!(q.len(), 3);
+        assert_eq!(q.max_offset(), 250);
+        assert_eq!(q.find_by_offset(150).unwrap().file_from_offset(), 100);
+        assert!(q.find_by_offset(300).is_none());
+        assert_eq!(q.flush(0).unwrap(), 250);
+        q.truncate_dirty(120).unwrap();
+        assert_eq!(q.max_offset(), 120);
+        drop(q);
+        // A preallocated file 300 may exist; it reloads as full and recovery would cut it.
+        let q = MappedFileQueue::new(dir.path(), 100, false);
+        q.load().unwrap();
+        assert!(q.len() >= 2);
+        q.truncate_dirty(120).unwrap();
+        assert_eq!(q.len(), 2);
+        assert_eq!(q.max_offset(), 120);
+        assert_eq!(
+            q.find_by_offset(110).unwrap().bytes(10, 10).unwrap(),
+            &[11u8; 10]
+        );
+    }
+}

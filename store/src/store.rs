@@ -1,0 +1,561 @@
+//! [`MessageStore`]: the narrow API the broker calls. It owns the commit log, the consume
+//! queues, the index, the checkpoint and the background services (flush, dispatch, consume
+//! queue flush, retention).
+//!
+//! ## Puts and flushing
+//! [`MessageStore::put_message`] / [`MessageStore::put_messages`] are `async`: with
+//! `SYNC_FLUSH` (and the message's `WAIT` property not `"false"`) the future resolves once a
+//! group commit covers the record, or with [`PutMessageStatus::FlushDiskTimeout`] after
+//! `syncFlushTimeout` (the message is stored either way). With `ASYNC_FLUSH` it resolves
+//! right after the append. They need a Tokio runtime with the time driver.
+//! [`MessageStore::put_message_blocking`] does the same on a plain thread.
+//!
+//! ## Reads
+//! Consume queues and the index are built by a dispatch thread shortly after the append;
+//! [`MessageStore::wait_dispatched`] / [`MessageStore::set_arrival_listener`] tell when.
+//! Reads return zero-copy [`bytes::Bytes`] slices of the mapped files.
+//!
+//! Call [`MessageStore::shutdown`] to stop the services; without it the `abort` file stays and
+//! the next open runs crash recovery.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, RwLock};
+use remoting::message::{MessageExt, properties};
+use tokio::sync::watch;
+
+use crate::checkpoint::{self, StoreCheckpoint};
+use crate::commit_log::CommitLog;
+use crate::config::{BrokerRole, FlushDiskType, MessageStoreConfig};
+use crate::consume_queue::ConsumeQueue;
+use crate::error::{Result, StoreError};
+use crate::index::IndexService;
+use crate::results::{ArrivalEvent, PutMessageResult, PutMessageStatus};
+
+/// Callback run by the dispatch thread for every message added to a consume queue.
+pub type ArrivalListener = Arc<dyn Fn(&ArrivalEvent) + Send + Sync>;
+
+/// What recovery did when the store was opened.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// The `abort` file was present (the last run did not shut down cleanly).
+    pub abnormal: bool,
+    /// Commit-log end after recovery.
+    pub commit_log_end: u64,
+    /// The bad record recovery stopped at, if it was not just the clean end of the data.
+    pub corruption: Option<String>,
+    /// Offset the dispatch started re-building consume queues and the index from.
+    pub reput_from: u64,
+}
+
+/// A wake-up signal with a generation counter.
+#[derive(Default)]
+pub(crate) struct Signal {
+    generation: Mutex<u64>,
+    cv: Condvar,
+}
+
+impl Signal {
+    pub(crate) fn notify(&self) {
+        *self.generation.lock() += 1;
+        self.cv.notify_all();
+    }
+    /// Waits until notified after `seen` or `timeout`; returns the current generation.
+    pub(crate) fn wait(&self, seen: u64, timeout: Duration) -> u64 {
+        let mut g = self.generation.lock();
+        if *g == seen {
+            self.cv.wait_for(&mut g, timeout);
+        }
+        *g
+    }
+    pub(crate) fn generation(&self) -> u64 {
+        *self.generation.lock()
+    }
+}
+
+/// Group-commit state shared by writers and the flush thread.
+pub(crate) struct FlushState {
+    pub(crate) requested: Mutex<u64>,
+    pub(crate) request_cv: Condvar,
+    pub(crate) flushed: Mutex<u64>,
+    pub(crate) flushed_cv: Condvar,
+    pub(crate) flushed_tx: watch::Sender<u64>,
+}
+
+/// The message store.
+pub struct MessageStore {
+    pub(crate) config: MessageStoreConfig,
+    pub(crate) commit_log: CommitLog,
+    pub(crate) queues: RwLock<HashMap<String, HashMap<i32, Arc<ConsumeQueue>>>>,
+    pub(crate) index: Option<IndexService>,
+    pub(crate) checkpoint: Arc<StoreCheckpoint>,
+    pub(crate) reput_offset: AtomicU64,
+    pub(crate) put_signal: Signal,
+    pub(crate) shutdown_signal: Signal,
+    pub(crate) flush: FlushState,
+    pub(crate) dispatched_tx: watch::Sender<u64>,
+    pub(crate) listener: RwLock<Option<ArrivalListener>>,
+    pub(crate) shutdown: AtomicBool,
+    pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
+    pub(crate) recovery: RecoveryReport,
+    pub(crate) delay_levels: Vec<i64>,
+    pub(crate) disk_full: AtomicBool,
+    pub(crate) logics_ts: AtomicI64,
+    pub(crate) last_clean_min_offset: AtomicU64,
+    lock: Mutex<Option<File>>,
+}
+
+fn lock_store(config: &MessageStoreConfig) -> Result<File> {
+    let path = config.lock_path();
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| StoreError::io("open", &path, e))?;
+    // SAFETY: plain flock on an owned descriptor.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(StoreError::Locked(config.store_path_root_dir.clone()));
+    }
+    use std::io::Write;
+    let _ = (&f).write_all(b"lock");
+    Ok(f)
+}
+
+impl MessageStore {
+    /// Opens the store: loads the files, recovers (normally, or after a crash when the
+    /// `abort` file is present), rebuilds consume queues and the index up to the end of the
+    /// commit log, and starts the background services.
+    pub fn open(config: MessageStoreConfig) -> Result<Arc<Self>> {
+        let root = &config.store_path_root_dir;
+        for d in [
+            root.clone(),
+            config.commit_log_dir(),
+            config.consume_queue_dir(),
+            config.index_dir(),
+            config.config_dir(),
+        ] {
+            std::fs::create_dir_all(&d).map_err(|e| StoreError::io("mkdir", &d, e))?;
+        }
+        let lock = lock_store(&config)?;
+        let abnormal = config.abort_path().exists();
+        let commit_log = CommitLog::new(
+            config.commit_log_dir(),
+            config.mapped_file_size_commit_log,
+            config.max_message_size,
+            config.preallocate_mapped_file,
+        );
+        commit_log.load()?;
+        let queues = crate::recovery::load_consume_queues(&config)?;
+        let checkpoint = StoreCheckpoint::open(&config.checkpoint_path())?;
+        let index = if config.message_index_enable {
+            let svc = IndexService::new(
+                config.index_dir(),
+                config.max_hash_slot_num,
+                config.max_index_num,
+            );
+            svc.load(false, checkpoint.index_msg_timestamp())?;
+            Some(svc)
+        } else {
+            None
+        };
+        let recovery = crate::recovery::recover(
+            &config,
+            &commit_log,
+            &queues,
+            &checkpoint,
+            index.as_ref(),
+            abnormal,
+        )?;
+        let (flushed_tx, _) = watch::channel(recovery.commit_log_end);
+        let (dispatched_tx, _) = watch::channel(recovery.reput_from);
+        let store = Arc::new(MessageStore {
+            delay_levels: config.delay_levels_ms(),
+            commit_log,
+            queues: RwLock::new(queues),
+            index,
+            reput_offset: AtomicU64::new(recovery.reput_from),
+            put_signal: Signal::default(),
+            shutdown_signal: Signal::default(),
+            flush: FlushState {
+                requested: Mutex::new(recovery.commit_log_end),
+                request_cv: Condvar::new(),
+                flushed: Mutex::new(recovery.commit_log_end),
+                flushed_cv: Condvar::new(),
+                flushed_tx,
+            },
+            dispatched_tx,
+            listener: RwLock::new(None),
+            shutdown: AtomicBool::new(false),
+            threads: Mutex::new(Vec::new()),
+            disk_full: AtomicBool::new(false),
+            logics_ts: AtomicI64::new(checkpoint.logics_msg_timestamp()),
+            last_clean_min_offset: AtomicU64::new(0),
+            checkpoint: Arc::new(checkpoint),
+            recovery,
+            config,
+            lock: Mutex::new(Some(lock)),
+        });
+        // Catch up before accepting writes, like Apache's start().
+        while store.do_reput() {}
+        store.rebuild_topic_queue_table();
+        store
+            .last_clean_min_offset
+            .store(store.commit_log.min_offset(), Ordering::Release);
+        checkpoint::create_abort_file(&store.config.abort_path())?;
+        store.start_services()?;
+        tracing::info!(report = ?store.recovery, "message store opened");
+        Ok(store)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &MessageStoreConfig {
+        &self.config
+    }
+
+    /// What recovery did at open.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.recovery
+    }
+
+    fn rebuild_topic_queue_table(&self) {
+        let mut table = HashMap::new();
+        let min = self.commit_log.min_offset() as i64;
+        for (topic, qs) in self.queues.read().iter() {
+            for (qid, cq) in qs {
+                cq.correct_min_offset(min);
+                table.insert(
+                    crate::commit_log::queue_key(topic, *qid),
+                    cq.max_offset_in_queue(),
+                );
+            }
+        }
+        self.commit_log.set_topic_queue_table(table);
+    }
+
+    fn start_services(self: &Arc<Self>) -> Result<()> {
+        let mut threads = self.threads.lock();
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(f)
+                .map_err(|e| StoreError::io("spawn", name, e))
+        };
+        let s = self.clone();
+        threads.push(spawn("store-reput", Box::new(move || s.reput_loop()))?);
+        let s = self.clone();
+        threads.push(spawn(
+            "store-flush-commitlog",
+            Box::new(move || s.flush_commit_log_loop()),
+        )?);
+        let s = self.clone();
+        threads.push(spawn(
+            "store-flush-cq",
+            Box::new(move || s.flush_consume_queue_loop()),
+        )?);
+        let s = self.clone();
+        threads.push(spawn("store-clean", Box::new(move || s.clean_loop()))?);
+        Ok(())
+    }
+
+    /// Sets the callback run for every message dispatched to a consume queue (not on a slave).
+    pub fn set_arrival_listener(&self, listener: Option<ArrivalListener>) {
+        *self.listener.write() = listener;
+    }
+
+    /// A receiver of the dispatched commit-log offset (consume queues and index are built up
+    /// to it).
+    pub fn subscribe_dispatched(&self) -> watch::Receiver<u64> {
+        self.dispatched_tx.subscribe()
+    }
+
+    /// Waits until consume queues and index are built up to commit-log `offset`.
+    pub async fn wait_dispatched(&self, offset: u64) {
+        let mut rx = self.dispatched_tx.subscribe();
+        let _ = rx.wait_for(|v| *v >= offset).await;
+    }
+
+    /// Blocking form of [`Self::wait_dispatched`] with a timeout; true if reached.
+    pub fn wait_dispatched_blocking(&self, offset: u64, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.reput_offset.load(Ordering::Acquire) >= offset {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            let mut rx = self.dispatched_tx.subscribe();
+            if *rx.borrow_and_update() >= offset {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(1).min(deadline - now));
+        }
+    }
+
+    /// Bytes of commit log not yet dispatched.
+    pub fn dispatch_behind_bytes(&self) -> u64 {
+        self.commit_log
+            .max_offset()
+            .saturating_sub(self.reput_offset.load(Ordering::Acquire))
+    }
+
+    fn check_writable(&self) -> Option<PutMessageStatus> {
+        if self.shutdown.load(Ordering::Acquire) {
+            return Some(PutMessageStatus::ServiceNotAvailable);
+        }
+        if self.config.broker_role == BrokerRole::Slave {
+            return Some(PutMessageStatus::ServiceNotAvailable);
+        }
+        if self.disk_full.load(Ordering::Acquire) {
+            return Some(PutMessageStatus::ServiceNotAvailable);
+        }
+        None
+    }
+
+    /// Appends and returns the offset the flush must reach (None = no wait needed).
+    fn append(
+        &self,
+        msgs: &[MessageExt],
+    ) -> std::result::Result<(PutMessageResult, Option<u64>), PutMessageResult> {
+        if let Some(s) = self.check_writable() {
+            return Err(PutMessageResult::failed(s));
+        }
+        let start = Instant::now();
+        let r = self
+            .commit_log
+            .append(msgs)
+            .map_err(PutMessageResult::failed)?;
+        let took = start.elapsed();
+        if took > Duration::from_millis(500) {
+            tracing::warn!(?took, "commit log append took long");
+        }
+        self.put_signal.notify();
+        let end = (r.wrote_offset as u64) + r.wrote_bytes as u64;
+        let wait = self.config.flush_disk_type == FlushDiskType::SyncFlush
+            && msgs[0].properties.get(properties::WAIT) != Some("false");
+        if self.config.flush_disk_type == FlushDiskType::SyncFlush {
+            let mut req = self.flush.requested.lock();
+            if *req < end {
+                *req = end;
+            }
+            self.flush.request_cv.notify_one();
+        }
+        Ok((
+            PutMessageResult {
+                status: PutMessageStatus::PutOk,
+                append: Some(r),
+            },
+            wait.then_some(end),
+        ))
+    }
+
+    /// Stores one message (see the module docs for the flush wait).
+    pub async fn put_message(&self, msg: MessageExt) -> PutMessageResult {
+        self.put_messages(std::slice::from_ref(&msg)).await
+    }
+
+    /// Stores a batch: one record per message, all in one file, consecutive queue offsets.
+    pub async fn put_messages(&self, msgs: &[MessageExt]) -> PutMessageResult {
+        let (mut res, wait) = match self.append(msgs) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+        if let Some(end) = wait {
+            let mut rx = self.flush.flushed_tx.subscribe();
+            let ok =
+                tokio::time::timeout(self.config.sync_flush_timeout(), rx.wait_for(|f| *f >= end))
+                    .await
+                    .is_ok_and(|r| r.is_ok());
+            if !ok {
+                res.status = PutMessageStatus::FlushDiskTimeout;
+            }
+        }
+        res
+    }
+
+    /// Blocking form of [`Self::put_messages`] for plain threads.
+    pub fn put_messages_blocking(&self, msgs: &[MessageExt]) -> PutMessageResult {
+        let (mut res, wait) = match self.append(msgs) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+        if let Some(end) = wait {
+            let deadline = Instant::now() + self.config.sync_flush_timeout();
+            let mut flushed = self.flush.flushed.lock();
+            while *flushed < end {
+                if self
+                    .flush
+                    .flushed_cv
+                    .wait_until(&mut flushed, deadline)
+                    .timed_out()
+                {
+                    break;
+                }
+            }
+            if *flushed < end {
+                res.status = PutMessageStatus::FlushDiskTimeout;
+            }
+        }
+        res
+    }
+
+    /// Blocking form of [`Self::put_message`].
+    pub fn put_message_blocking(&self, msg: &MessageExt) -> PutMessageResult {
+        self.put_messages_blocking(std::slice::from_ref(msg))
+    }
+
+    /// Stops the services, flushes everything, writes the checkpoint and removes the `abort`
+    /// file if everything was dispatched. Idempotent.
+    pub fn shutdown(&self) {
+        if self.shutdown.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.shutdown_signal.notify();
+        self.put_signal.notify();
+        {
+            let _g = self.flush.requested.lock();
+            self.flush.request_cv.notify_all();
+        }
+        let threads: Vec<_> = self.threads.lock().drain(..).collect();
+        for t in threads {
+            let _ = t.join();
+        }
+        while self.do_reput() {}
+        let mut ok = true;
+        for _ in 0..10 {
+            match self.commit_log.flush(0) {
+                Ok(f) if f >= self.commit_log.max_offset() => {
+                    self.publish_flushed(f);
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!("final commit log flush: {e}");
+                    ok = false;
+                }
+            }
+        }
+        self.checkpoint
+            .set_physic_msg_timestamp(self.commit_log.last_store_timestamp());
+        for cq in self.all_queues() {
+            if let Err(e) = cq.flush(0) {
+                tracing::error!("final consume queue flush: {e}");
+                ok = false;
+            }
+        }
+        self.checkpoint
+            .set_logics_msg_timestamp(self.logics_ts.load(Ordering::Acquire));
+        if let Some(idx) = &self.index {
+            if let Err(e) = idx.flush_all() {
+                tracing::error!("final index flush: {e}");
+                ok = false;
+            }
+            self.checkpoint
+                .set_index_msg_timestamp(self.logics_ts.load(Ordering::Acquire));
+        }
+        if let Err(e) = self.checkpoint.flush() {
+            tracing::error!("checkpoint flush: {e}");
+            ok = false;
+        }
+        if ok && self.dispatch_behind_bytes() == 0 {
+            let _ = checkpoint::remove_abort_file(&self.config.abort_path());
+        }
+        // Release the directory lock so the store can be opened again.
+        self.lock.lock().take();
+        tracing::info!("message store shut down");
+    }
+
+    /// Stops the background services without flushing, writing the checkpoint or removing
+    /// the `abort` file, as if the process had died (for tests and tools). Drop the store
+    /// afterwards; the next open runs crash recovery.
+    pub fn halt_without_cleanup(&self) {
+        if self.shutdown.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.shutdown_signal.notify();
+        self.put_signal.notify();
+        {
+            let _g = self.flush.requested.lock();
+            self.flush.request_cv.notify_all();
+        }
+        let threads: Vec<_> = self.threads.lock().drain(..).collect();
+        for t in threads {
+            let _ = t.join();
+        }
+        self.lock.lock().take();
+    }
+
+    /// True once [`Self::shutdown`] ran.
+    pub fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    /// True when writes are refused because the disk is nearly full.
+    pub fn is_disk_full(&self) -> bool {
+        self.disk_full.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn publish_flushed(&self, f: u64) {
+        {
+            let mut g = self.flush.flushed.lock();
+            if *g < f {
+                *g = f;
+            }
+        }
+        self.flush.flushed_cv.notify_all();
+        self.flush.flushed_tx.send_if_modified(|v| {
+            if *v < f {
+                *v = f;
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Every consume queue.
+    pub fn all_queues(&self) -> Vec<Arc<ConsumeQueue>> {
+        self.queues
+            .read()
+            .values()
+            .flat_map(|m| m.values().cloned())
+            .collect()
+    }
+
+    /// The consume queue of a topic/queue id, if it exists.
+    pub fn find_consume_queue(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
+        self.queues.read().get(topic)?.get(&queue_id).cloned()
+    }
+
+    pub(crate) fn find_or_create_consume_queue(
+        &self,
+        topic: &str,
+        queue_id: i32,
+    ) -> Arc<ConsumeQueue> {
+        if let Some(q) = self.find_consume_queue(topic, queue_id) {
+            return q;
+        }
+        let mut w = self.queues.write();
+        w.entry(topic.to_string())
+            .or_default()
+            .entry(queue_id)
+            .or_insert_with(|| {
+                Arc::new(ConsumeQueue::new(
+                    &self.config.consume_queue_dir(),
+                    topic,
+                    queue_id,
+                    self.config.consume_queue_file_size() as usize,
+                ))
+            })
+            .clone()
+    }
+}

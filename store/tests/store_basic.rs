@@ -1,0 +1,338 @@
+//! Put/get, statuses, roll-over, restart, filters, key queries, offsets by time.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use common::*;
+use remoting::message::{decode_record_bytes, properties, sysflag, tags_hash_code};
+use store::{GetMessageStatus, MessageStore, PutMessageStatus, TagsFilter};
+
+#[test]
+fn put_get_statuses_and_roll_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(small_config(dir.path()));
+    assert_eq!(
+        store.get_message("T", 0, 0, 32, None).status,
+        GetMessageStatus::NoMatchedLogicQueue
+    );
+    let mut last = None;
+    for i in 0..600 {
+        let body = format!("body-{i}-{}", "x".repeat(i % 300));
+        let tag = if i % 2 == 0 { "even" } else { "odd" };
+        let r = store.put_message_blocking(&msg(
+            "T",
+            i as i32 % 2,
+            body,
+            &[
+                (properties::TAGS, tag),
+                (properties::KEYS, &format!("k{i}")),
+            ],
+        ));
+        assert_eq!(r.status, PutMessageStatus::PutOk);
+        let a = r.append.unwrap();
+        assert_eq!(a.logics_offset, (i / 2) as i64);
+        last = Some(a);
+    }
+    assert!(
+        store.get_max_phy_offset() > 2 * 64 * 1024,
+        "expected several commit log files"
+    );
+    wait_all_dispatched(&store);
+    for q in 0..2 {
+        let msgs = read_queue(&store, "T", q, 0);
+        assert_eq!(msgs.len(), 300);
+        for (n, m) in msgs.iter().enumerate() {
+            let i = n * 2 + q as usize;
+            assert_eq!(
+                m.body,
+                format!("body-{i}-{}", "x".repeat(i % 300)).as_bytes()
+            );
+            assert_eq!(m.queue_offset, n as i64);
+            assert_eq!(m.queue_id, q);
+            assert_eq!(
+                store
+                    .look_message_by_offset(m.commit_log_offset)
+                    .unwrap()
+                    .body,
+                m.body
+            );
+        }
+    }
+    let last = last.unwrap();
+    let m = store.look_message_by_offset(last.wrote_offset).unwrap();
+    assert_eq!(m.offset_msg_id(), last.msg_id);
+    // Statuses.
+    assert_eq!(
+        store.get_message("T", 0, 300, 32, None).status,
+        GetMessageStatus::OffsetOverflowOne
+    );
+    let r = store.get_message("T", 0, 400, 32, None);
+    assert_eq!(
+        (r.status, r.next_begin_offset),
+        (GetMessageStatus::OffsetOverflowBadly, 0)
+    );
+    assert_eq!(
+        store.get_message("T", 7, 0, 32, None).status,
+        GetMessageStatus::NoMatchedLogicQueue
+    );
+    let r = store.get_message("T", 0, 10, 5, None);
+    assert_eq!(
+        (
+            r.status,
+            r.messages.len(),
+            r.next_begin_offset,
+            r.max_offset
+        ),
+        (GetMessageStatus::Found, 5, 15, 300)
+    );
+    // Tag filter: queue 0 holds only "even".
+    let odd = TagsFilter {
+        codes: vec![tags_hash_code(Some("odd")) as i32],
+    };
+    let r = store.get_message("T", 0, 0, 32, Some(&odd));
+    assert_eq!(r.status, GetMessageStatus::NoMatchedMessage);
+    assert!(r.next_begin_offset > 0);
+    let even = TagsFilter {
+        codes: vec![tags_hash_code(Some("even")) as i32],
+    };
+    assert_eq!(
+        store.get_message("T", 0, 0, 32, Some(&even)).messages.len(),
+        32
+    );
+    store.shutdown();
+    assert!(!dir.path().join("abort").exists());
+}
+
+#[test]
+fn restart_keeps_data_and_continues_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(small_config(dir.path()));
+        for i in 0..200 {
+            store.put_message_blocking(&msg("R", 3, format!("m{i}"), &[]));
+        }
+        store.shutdown();
+    }
+    let store = open(small_config(dir.path()));
+    assert!(!store.recovery_report().abnormal);
+    assert_eq!(store.get_max_offset_in_queue("R", 3), 200);
+    let r = store.put_message_blocking(&msg("R", 3, "after", &[]));
+    assert_eq!(r.append.unwrap().logics_offset, 200);
+    wait_all_dispatched(&store);
+    let all = read_queue(&store, "R", 3, 0);
+    assert_eq!(all.len(), 201);
+    assert_eq!(all[200].body, "after".as_bytes());
+    assert_eq!(store.get_min_offset_in_queue("R", 3), 0);
+    store.shutdown();
+    // Directory layout.
+    for p in [
+        "commitlog",
+        "consumequeue/R/3",
+        "index",
+        "checkpoint",
+        "config",
+        "lock",
+    ] {
+        assert!(dir.path().join(p).exists(), "{p} missing");
+    }
+    assert!(dir.path().join("commitlog/00000000000000000000").exists());
+}
+
+#[test]
+fn illegal_messages_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(small_config(dir.path()));
+    let big = vec![0u8; 16 * 1024 + 1];
+    assert_eq!(
+        store.put_message_blocking(&msg("T", 0, big, &[])).status,
+        PutMessageStatus::MessageIllegal
+    );
+    assert_eq!(
+        store
+            .put_message_blocking(&msg(&"t".repeat(128), 0, "x", &[]))
+            .status,
+        PutMessageStatus::MessageIllegal
+    );
+    let long = "v".repeat(33_000);
+    assert_eq!(
+        store
+            .put_message_blocking(&msg("T", 0, "x", &[("p", &long)]))
+            .status,
+        PutMessageStatus::PropertiesSizeExceeded
+    );
+    assert_eq!(store.get_max_phy_offset(), 0);
+    store.shutdown();
+}
+
+#[test]
+fn transactions_prepared_not_in_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(small_config(dir.path()));
+    let mut half = msg("TX", 0, "half", &[]);
+    half.sys_flag = sysflag::TRANSACTION_PREPARED_TYPE;
+    let r = store.put_message_blocking(&half).append.unwrap();
+    assert_eq!(r.logics_offset, 0);
+    let r2 = store
+        .put_message_blocking(&msg("TX", 0, "normal", &[]))
+        .append
+        .unwrap();
+    assert_eq!(r2.logics_offset, 0);
+    wait_all_dispatched(&store);
+    let all = read_queue(&store, "TX", 0, 0);
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].body, "normal".as_bytes());
+    assert!(store.look_message_by_offset(r.wrote_offset).is_some());
+    store.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_flush_batch_and_arrival_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(sync_config(dir.path()));
+    let seen = Arc::new(AtomicI64::new(0));
+    let s2 = seen.clone();
+    store.set_arrival_listener(Some(Arc::new(move |e: &store::ArrivalEvent| {
+        if e.topic == "B" {
+            s2.fetch_max(e.max_offset, Ordering::SeqCst);
+        }
+    })));
+    let batch: Vec<_> = (0..10)
+        .map(|i| msg("B", 1, format!("b{i}"), &[(properties::KEYS, "batchkey")]))
+        .collect();
+    let r = store.put_messages(&batch).await;
+    assert_eq!(r.status, PutMessageStatus::PutOk);
+    let a = r.append.unwrap();
+    assert_eq!(a.msg_num, 10);
+    assert_eq!(a.msg_id.split(',').count(), 10);
+    assert!(store.get_flushed_phy_offset() >= a.wrote_offset + a.wrote_bytes as i64);
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.put_message(msg("B", 1, format!("c{i}"), &[])).await
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().status, PutMessageStatus::PutOk);
+    }
+    store
+        .wait_dispatched(store.get_max_phy_offset() as u64)
+        .await;
+    assert_eq!(seen.load(Ordering::SeqCst), 42);
+    assert_eq!(store.get_max_offset_in_queue("B", 1), 42);
+    let q = store.query_message("B", "batchkey", 64, 0, i64::MAX);
+    assert_eq!(q.messages.len(), 10);
+    store.shutdown();
+}
+
+#[test]
+fn index_query_finds_every_keyed_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(small_config(dir.path()));
+    let mut uniq = Vec::new();
+    for i in 0..500 {
+        let u = format!("UNIQ{i:08}");
+        let keys = format!("order-{} user-{}", i, i % 7);
+        store.put_message_blocking(&msg(
+            "IDX",
+            i % 4,
+            format!("m{i}"),
+            &[(properties::KEYS, &keys), (properties::UNIQ_KEY, &u)],
+        ));
+        uniq.push(u);
+    }
+    wait_all_dispatched(&store);
+    for (i, u) in uniq.iter().enumerate() {
+        let r = store.query_message("IDX", u, 32, 0, i64::MAX);
+        assert_eq!(r.messages.len(), 1, "uniq key {u}");
+        let (m, _) = decode_record_bytes(&r.messages[0]).unwrap();
+        assert_eq!(m.body, format!("m{i}").as_bytes());
+        let r = store.query_message("IDX", &format!("order-{i}"), 32, 0, i64::MAX);
+        assert_eq!(r.messages.len(), 1);
+    }
+    // user-3: i % 7 == 3 -> 71 messages, capped at maxMsgsNumBatch (64).
+    assert_eq!(
+        store
+            .query_message("IDX", "user-3", 1000, 0, i64::MAX)
+            .messages
+            .len(),
+        64
+    );
+    assert_eq!(
+        store
+            .query_message("OTHER", "order-1", 32, 0, i64::MAX)
+            .messages
+            .len(),
+        0
+    );
+    assert_eq!(
+        store
+            .query_message("IDX", "order-1", 32, 0, 1000)
+            .messages
+            .len(),
+        0
+    );
+    store.shutdown();
+}
+
+#[test]
+fn offset_by_timestamp_across_file_boundaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = small_config(dir.path());
+    c.mapped_file_size_consume_queue = 20 * 8; // 8 units per CQ file
+    let store = open(c);
+    // Store times come from the clock; space them so each group has a distinct millisecond.
+    let mut times = Vec::new();
+    for i in 0..40 {
+        let r = store
+            .put_message_blocking(&msg("TS", 0, format!("{i}"), &[]))
+            .append
+            .unwrap();
+        times.push(r.store_timestamp);
+        let t0 = r.store_timestamp;
+        while store::commit_log::now_ms() == t0 {
+            std::hint::spin_loop();
+        }
+    }
+    wait_all_dispatched(&store);
+    assert!(store.find_consume_queue("TS", 0).unwrap().files().len() >= 5);
+    for (i, t) in times.iter().enumerate() {
+        assert_eq!(
+            store.get_offset_in_queue_by_time("TS", 0, *t),
+            i as i64,
+            "exact time of {i}"
+        );
+        let before = if i > 0 && times[i - 1] >= *t - 1 {
+            i - 1
+        } else {
+            i
+        };
+        assert_eq!(
+            store.get_offset_in_queue_by_time("TS", 0, *t - 1),
+            before as i64,
+            "just before {i}"
+        );
+        assert_eq!(store.get_message_store_timestamp("TS", 0, i as i64), *t);
+    }
+    assert_eq!(
+        store.get_offset_in_queue_by_time("TS", 0, times[39] + 1),
+        40
+    );
+    assert_eq!(store.get_offset_in_queue_by_time("TS", 0, 0), 0);
+    assert_eq!(store.get_earliest_message_time("TS", 0), times[0]);
+    assert_eq!(store.get_earliest_message_time_store(), times[0]);
+    store.shutdown();
+}
+
+#[test]
+fn second_open_is_refused_while_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(small_config(dir.path()));
+    assert!(matches!(
+        MessageStore::open(small_config(dir.path())),
+        Err(store::StoreError::Locked(_))
+    ));
+    store.shutdown();
+}
