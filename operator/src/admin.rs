@@ -19,8 +19,6 @@ pub enum AdminError {
     },
     #[error("unexpected answer from {addr}: {message}")]
     Protocol { addr: String, message: String },
-    #[error("not implemented: {0}")]
-    NotImplemented(&'static str),
 }
 
 /// What a name server knows about the brokers (`GET_BROKER_CLUSTER_INFO`).
@@ -39,26 +37,11 @@ pub trait RocketMqAdmin: Send + Sync {
     async fn cluster_info(&self, namesrv: &str) -> Result<ClusterView, AdminError>;
     /// `WIPE_WRITE_PERM_OF_BROKER` (205) on one name server; returns the number of topics affected.
     async fn wipe_write_perm(&self, namesrv: &str, broker_name: &str) -> Result<u32, AdminError>;
+    /// `ADD_WRITE_PERM_OF_BROKER` (327) on one name server (undoes a wipe when a scale-in is cancelled).
+    async fn add_write_perm(&self, namesrv: &str, broker_name: &str) -> Result<u32, AdminError>;
     /// Messages stored on the broker at `broker_addr` that some consumer group has not consumed yet
     /// (sum over groups and queues of brokerOffset - consumerOffset).
     async fn broker_backlog(&self, broker_addr: &str) -> Result<u64, AdminError>;
-}
-
-/// Admin used until the remoting client is wired in: every call fails with `NotImplemented`, so
-/// status reports the name server as unreachable and scale-in waits for timeout or force.
-pub struct UnimplementedAdmin;
-
-#[async_trait]
-impl RocketMqAdmin for UnimplementedAdmin {
-    async fn cluster_info(&self, _: &str) -> Result<ClusterView, AdminError> {
-        Err(AdminError::NotImplemented("remoting client pending"))
-    }
-    async fn wipe_write_perm(&self, _: &str, _: &str) -> Result<u32, AdminError> {
-        Err(AdminError::NotImplemented("remoting client pending"))
-    }
-    async fn broker_backlog(&self, _: &str) -> Result<u64, AdminError> {
-        Err(AdminError::NotImplemented("remoting client pending"))
-    }
 }
 
 /// In-memory admin for tests: a cluster view, backlogs per broker address, and a log of wipes.
@@ -72,6 +55,7 @@ struct FakeState {
     view: ClusterView,
     backlog: HashMap<String, u64>,
     wiped: Vec<(String, String)>,
+    restored: Vec<(String, String)>,
     unreachable: bool,
 }
 
@@ -103,6 +87,10 @@ impl FakeAdmin {
     pub fn set_unreachable(&self, unreachable: bool) {
         self.inner.lock().unwrap().unreachable = unreachable;
     }
+    /// `(namesrv, brokerName)` of every add-write-perm so far.
+    pub fn restored(&self) -> Vec<(String, String)> {
+        self.inner.lock().unwrap().restored.clone()
+    }
     /// `(namesrv, brokerName)` of every wipe so far.
     pub fn wiped(&self) -> Vec<(String, String)> {
         self.inner.lock().unwrap().wiped.clone()
@@ -130,6 +118,17 @@ impl RocketMqAdmin for FakeAdmin {
             });
         }
         s.wiped.push((namesrv.into(), broker_name.into()));
+        Ok(1)
+    }
+    async fn add_write_perm(&self, namesrv: &str, broker_name: &str) -> Result<u32, AdminError> {
+        let mut s = self.inner.lock().unwrap();
+        if s.unreachable {
+            return Err(AdminError::Unreachable {
+                addr: namesrv.into(),
+                message: "fake: unreachable".into(),
+            });
+        }
+        s.restored.push((namesrv.into(), broker_name.into()));
         Ok(1)
     }
     async fn broker_backlog(&self, broker_addr: &str) -> Result<u64, AdminError> {

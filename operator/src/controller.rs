@@ -403,6 +403,9 @@ fn group_of(sts: &StatefulSet) -> Option<i32> {
     sts.labels().get(LABEL_GROUP)?.parse().ok()
 }
 
+/// A broker group index with its StatefulSet.
+type Group = (i32, StatefulSet);
+
 /// A group that is leaving the cluster and still waits for its queues to drain.
 #[derive(Clone, Debug)]
 pub struct Draining {
@@ -420,13 +423,47 @@ async fn scale_in(rmq: &RocketMQCluster, ctx: &Context, ns: &str) -> Result<Vec<
         .list(&lp)
         .await
         .map_err(kube_err("listing broker groups"))?;
-    let mut leaving: Vec<(i32, StatefulSet)> = list
+    let (mut leaving, staying): (Vec<Group>, Vec<Group>) = list
         .items
         .into_iter()
         .filter_map(|s| group_of(&s).map(|g| (g, s)))
-        .filter(|(g, _)| *g >= rmq.spec.broker.groups)
-        .collect();
+        .partition(|(g, _)| *g >= rmq.spec.broker.groups);
     leaving.sort_by_key(|(g, _)| *g);
+
+    // a group scaled back in before it was removed: give it its write permission back
+    for (_, sts) in staying
+        .iter()
+        .filter(|(_, s)| s.annotations().contains_key(DRAIN_STARTED_ANNOTATION))
+    {
+        let broker_name = sts.name_any();
+        let mut restored = 0;
+        for addr in names.namesrv_addr(rmq.spec.name_server.replicas).split(';') {
+            restored += ctx
+                .admin
+                .add_write_perm(addr, &broker_name)
+                .await
+                .map_err(|source| Error::Admin {
+                    step: "restoring write permission",
+                    source,
+                })?;
+        }
+        let patch = json!({"metadata": {"annotations": {DRAIN_STARTED_ANNOTATION: null}}});
+        sts_api
+            .patch(&broker_name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(kube_err("cancelling drain"))?;
+        ctx.event_about(
+            rmq,
+            Some(sts.object_ref(&())),
+            EventType::Normal,
+            "DrainCancelled",
+            "ScaleIn",
+            format!(
+                "{broker_name} is wanted again; restored its write permission ({restored} topics)"
+            ),
+        )
+        .await;
+    }
 
     let force = rmq
         .annotations()

@@ -6,6 +6,7 @@ pub mod crd;
 pub mod http;
 pub mod leader;
 pub mod metrics;
+pub mod remote_admin;
 pub mod resources;
 
 use kube::CustomResourceExt;

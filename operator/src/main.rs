@@ -4,12 +4,13 @@ use clap::{Parser, Subcommand};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::{Api, Client};
 use rocketmq_operator::{
-    admin::UnimplementedAdmin,
     controller::{self, Context},
     crd_yaml, http,
     leader::LeaseLock,
     metrics::Metrics,
-    parse_cluster, resources,
+    parse_cluster,
+    remote_admin::RemotingAdmin,
+    resources,
 };
 use tracing::info;
 
@@ -46,6 +47,9 @@ enum Cmd {
         /// Skip leader election (single replica, local development).
         #[arg(long)]
         no_leader_election: bool,
+        /// Timeout of each request to a name server or broker, in milliseconds.
+        #[arg(long, default_value_t = 3000)]
+        admin_timeout_ms: u64,
     },
     /// Print the RocketMQCluster CRD as YAML.
     Crd,
@@ -78,6 +82,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             lease_namespace,
             lease_duration,
             no_leader_election,
+            admin_timeout_ms,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -91,12 +96,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tokio::spawn(http::serve(listener, metrics.clone()));
 
             let client = Client::try_default().await?;
-            // TODO(remoting): replace with the remoting-based admin once the client lands.
-            let ctx = Arc::new(Context::new(
-                client.clone(),
-                Arc::new(UnimplementedAdmin),
-                metrics,
-            ));
+            let admin = Arc::new(RemotingAdmin::new(Duration::from_millis(admin_timeout_ms)));
+            let ctx = Arc::new(Context::new(client.clone(), admin, metrics));
             if no_leader_election {
                 controller::run(client, namespace, ctx).await;
                 return Ok(());

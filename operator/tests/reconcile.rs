@@ -743,3 +743,30 @@ async fn failures_are_reported_and_backed_off() {
         "rocketmq_operator_reconcile_failures_total{reason=\"KubeErrorApplyingObject\"} 2"
     ));
 }
+
+#[tokio::test]
+async fn scaling_back_up_cancels_the_drain_and_restores_write_permission() {
+    let e = env(SYNC).await;
+    e.reconcile().await;
+    e.admin
+        .set_backlog(&Names::new(&cluster(SYNC)).broker_addr(1, 0), 7);
+    e.patch_spec(json!({"broker": {"groups": 1}})).await;
+    e.reconcile().await;
+    assert_eq!(e.admin.wiped().len(), 2);
+
+    e.patch_spec(json!({"broker": {"groups": 2}})).await;
+    e.reconcile().await;
+    let restored = e.admin.restored();
+    assert_eq!(restored.len(), 2);
+    assert!(restored.iter().all(|(_, b)| b == "sync-broker-1"));
+    let sts: Api<StatefulSet> = Api::namespaced(e.client.clone(), NS);
+    let s = sts.get("sync-broker-1").await.unwrap();
+    assert!(!s.annotations().contains_key(DRAIN_STARTED_ANNOTATION));
+    assert!(e.events().await.iter().any(|(r, _)| r == "DrainCancelled"));
+    let st = e.status().await;
+    assert!(st.groups.iter().all(|g| g.draining.is_none()));
+    assert_ne!(st.phase.as_deref(), Some("Draining"));
+    // nothing more to restore on the next pass
+    e.reconcile().await;
+    assert_eq!(e.admin.restored().len(), 2);
+}
