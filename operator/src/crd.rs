@@ -31,6 +31,7 @@ pub const RESERVED_BROKER_KEYS: &[&str] = &[
     "brokerId",
     "brokerRole",
     "brokerIP1",
+    "brokerIP2",
     "namesrvAddr",
     "listenPort",
     "haListenPort",
@@ -151,7 +152,7 @@ impl Default for NameServerSpec {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.replication != 'SYNC_MASTER' || self.replicasPerGroup >= 2").message("SYNC_MASTER needs at least one slave: set replicasPerGroup >= 2"))]
 #[x_kube(validation = Rule::new("has(self.storage) == has(oldSelf.storage)").message("broker.storage cannot be added or removed after creation"))]
-#[x_kube(validation = Rule::new("!has(self.config) || !['brokerClusterName','brokerName','brokerId','brokerRole','brokerIP1','namesrvAddr','listenPort','haListenPort','flushDiskType','storePathRootDir','storePathCommitLog'].exists(k, k in self.config)").message("broker.config must not set keys owned by the operator"))]
+#[x_kube(validation = Rule::new("!has(self.config) || !['brokerClusterName','brokerName','brokerId','brokerRole','brokerIP1','brokerIP2','namesrvAddr','listenPort','haListenPort','flushDiskType','storePathRootDir','storePathCommitLog'].exists(k, k in self.config)").message("broker.config must not set keys owned by the operator"))]
 pub struct BrokerSpec {
     /// Number of broker groups (each group has its own brokerName).
     #[serde(default = "default_groups")]

@@ -44,7 +44,7 @@ pub const CONFIG_HASH_ANNOTATION: &str = "rocketmq.rs/config-hash";
 pub const MANAGER: &str = "rocketmq-operator";
 
 /// Shell wrapper run as the broker entrypoint: the pod ordinal decides brokerId and brokerRole,
-/// the pod's stable DNS name becomes brokerIP1.
+/// the pod's stable DNS name becomes brokerIP1 (clients) and brokerIP2 (HA, slaves to master).
 pub const BROKER_ENTRYPOINT: &str = r#"set -eu
 ORDINAL="${POD_NAME##*-}"
 CONF="${ROCKETMQ_RUNTIME_DIR:-/home/rocketmq/runtime}/broker.conf"
@@ -54,6 +54,7 @@ if [ "$ORDINAL" = "0" ]; then ROLE="$MASTER_ROLE"; else ROLE="SLAVE"; fi
   echo "brokerId=$ORDINAL"
   echo "brokerRole=$ROLE"
   echo "brokerIP1=$POD_NAME.$GROUP_SERVICE.$POD_NAMESPACE.svc.$CLUSTER_DOMAIN"
+  echo "brokerIP2=$POD_NAME.$GROUP_SERVICE.$POD_NAMESPACE.svc.$CLUSTER_DOMAIN"
 } >> "$CONF"
 exec mqbroker -n "$NAMESRV_ADDR" -c "$CONF"
 "#;
@@ -240,7 +241,7 @@ pub fn broker_conf(rmq: &RocketMQCluster, g: i32) -> String {
         m.insert(k.to_string(), v);
     }
     format!(
-        "# rendered by rocketmq-operator for {}/{}; brokerId, brokerRole and brokerIP1 are added per pod\n{}",
+        "# rendered by rocketmq-operator for {}/{}; brokerId, brokerRole, brokerIP1/2 are added per pod\n{}",
         n.namespace,
         n.group(g),
         properties(&m)
