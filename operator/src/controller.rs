@@ -597,10 +597,24 @@ async fn delete_pvcs(client: &Client, ns: &str, selector: &str) -> Result<usize>
 async fn remove_group(rmq: &RocketMQCluster, ctx: &Context, ns: &str, g: i32) -> Result<()> {
     let name = Names::new(rmq).group(g);
     let c = &ctx.client;
-    delete_ignore_missing::<StatefulSet>(c, ns, &name).await?;
-    delete_ignore_missing::<PodDisruptionBudget>(c, ns, &name).await?;
-    delete_ignore_missing::<Service>(c, ns, &name).await?;
-    delete_ignore_missing::<ConfigMap>(c, ns, &name).await?;
+    for kind in ["StatefulSet", "PodDisruptionBudget", "Service", "ConfigMap"] {
+        match kind {
+            "StatefulSet" => delete_ignore_missing::<StatefulSet>(c, ns, &name).await?,
+            "PodDisruptionBudget" => {
+                delete_ignore_missing::<PodDisruptionBudget>(c, ns, &name).await?
+            }
+            "Service" => delete_ignore_missing::<Service>(c, ns, &name).await?,
+            _ => delete_ignore_missing::<ConfigMap>(c, ns, &name).await?,
+        }
+        ctx.event(
+            rmq,
+            EventType::Normal,
+            "Deleted",
+            "ScaleIn",
+            format!("Deleted {kind} {name}"),
+        )
+        .await;
+    }
     let delete_data = rmq
         .spec
         .broker

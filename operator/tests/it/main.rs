@@ -1,0 +1,9 @@
+//! All integration tests in one binary (one link of kube/k8s-openapi instead of seven).
+
+mod builders;
+mod cli;
+mod drift;
+mod leader;
+mod reconcile;
+mod remote_admin;
+mod schema;
