@@ -207,7 +207,18 @@ fn properties(map: &BTreeMap<String, String>) -> String {
 
 /// `namesrv.conf` content.
 pub fn namesrv_conf(rmq: &RocketMQCluster) -> String {
-    let mut m = BTreeMap::from([("listenPort".to_string(), NAMESRV_PORT.to_string())]);
+    // persisted state goes to the store volume, so the root filesystem can stay read-only
+    let mut m = BTreeMap::from([
+        ("listenPort".to_string(), NAMESRV_PORT.to_string()),
+        (
+            "kvConfigPath".to_string(),
+            format!("{STORE_DIR}/namesrv/kvConfig.json"),
+        ),
+        (
+            "configStorePath".to_string(),
+            format!("{STORE_DIR}/namesrv/namesrv.properties"),
+        ),
+    ]);
     for (k, v) in &rmq.spec.name_server.config {
         m.insert(k.clone(), v.clone());
     }

@@ -2,6 +2,7 @@
 
 mod builders;
 mod cli;
+mod compat;
 mod drift;
 mod leader;
 mod reconcile;
