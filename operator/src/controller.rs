@@ -479,7 +479,16 @@ async fn scale_in(rmq: &RocketMQCluster, ctx: &Context, ns: &str) -> Result<Vec<
             .get(DRAIN_STARTED_ANNOTATION)
             .and_then(|s| s.parse::<Timestamp>().ok());
         let started = match started {
-            Some(t) => t,
+            Some(t) => {
+                // re-assert read-only on every pass: a broker re-registering with a new topic
+                // data version would otherwise get write permission back on the name server
+                for addr in names.namesrv_addr(rmq.spec.name_server.replicas).split(';') {
+                    if let Err(e) = ctx.admin.wipe_write_perm(addr, &broker_name).await {
+                        warn!(%broker_name, namesrv = addr, error = %e, "re-wiping write permission failed");
+                    }
+                }
+                t
+            }
             None if force => now,
             None => {
                 let mut wiped = 0;

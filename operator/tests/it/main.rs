@@ -4,6 +4,7 @@ mod builders;
 mod cli;
 mod compat;
 mod drift;
+mod e2e_admin;
 mod leader;
 mod reconcile;
 mod remote_admin;

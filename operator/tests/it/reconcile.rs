@@ -580,10 +580,15 @@ async fn scale_in_wipes_write_permission_and_waits_for_drain() {
     let reasons: Vec<String> = e.events().await.into_iter().map(|(r, _)| r).collect();
     assert!(reasons.contains(&"DrainStarted".to_string()));
 
-    // still draining: no second wipe, still there
+    // still draining: wiped again (kept read-only), still there, start time unchanged
     e.advance(60);
     e.reconcile().await;
-    assert_eq!(e.admin.wiped().len(), 2);
+    assert_eq!(e.admin.wiped().len(), 4);
+    let leaving = sts.get("sync-broker-1").await.unwrap();
+    assert_eq!(
+        leaving.annotations()[DRAIN_STARTED_ANNOTATION],
+        "2026-11-21T10:00:00Z"
+    );
     assert!(sts.get_opt("sync-broker-1").await.unwrap().is_some());
     assert!(e.events().await.iter().any(|(r, _)| r == "WaitingForDrain"));
 
