@@ -34,8 +34,8 @@ use tracing::{Span, field, info, instrument, warn};
 use crate::{
     admin::{AdminError, ClusterView, RocketMqAdmin},
     crd::{
-        Condition, DrainStatus, FINALIZER, FORCE_SCALE_IN_ANNOTATION, GroupStatus, PodStatus,
-        ReclaimPolicy, RocketMQCluster, RocketMQClusterStatus,
+        Condition, DrainStatus, FINALIZER, FORCE_SCALE_IN_ANNOTATION, GroupStatus,
+        PAUSE_ANNOTATION, PodStatus, ReclaimPolicy, RocketMQCluster, RocketMQClusterStatus,
     },
     metrics::Metrics,
     resources::{self, LABEL_COMPONENT, LABEL_GROUP, LABEL_INSTANCE, MANAGER, Managed, Names},
@@ -363,6 +363,25 @@ async fn ensure_managed(client: &Client, ns: &str, m: &Managed) -> Result<Applie
 /// Apply branch: objects, scale-in, status.
 async fn apply(rmq: &RocketMQCluster, ctx: &Context, api: &Api<RocketMQCluster>) -> Result<Action> {
     let ns = rmq.namespace().unwrap_or_else(|| "default".into());
+    if rmq
+        .annotations()
+        .get(PAUSE_ANNOTATION)
+        .is_some_and(|v| v == "true")
+    {
+        let mut status = rmq.status.clone().unwrap_or_default();
+        status.phase = Some("Paused".into());
+        let msg = format!("{PAUSE_ANNOTATION}=true; nothing is applied or deleted");
+        set_condition(
+            &mut status.conditions,
+            condition("Progressing", false, "ReconciliationPaused", &msg, rmq, ctx),
+        );
+        if rmq.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Paused") {
+            ctx.event(rmq, EventType::Normal, "ReconciliationPaused", "Pause", msg)
+                .await;
+        }
+        write_status(api, rmq, status).await?;
+        return Ok(Action::requeue(LONG_REQUEUE));
+    }
     for m in resources::desired(rmq) {
         let outcome = ensure_managed(&ctx.client, &ns, &m).await?;
         if outcome != Applied::Unchanged {

@@ -23,6 +23,8 @@ pub const GROUP: &str = "rocketmq.rs";
 pub const FINALIZER: &str = "rocketmq.rs/cleanup";
 /// Annotation that lets a scale-in proceed without waiting for the drain.
 pub const FORCE_SCALE_IN_ANNOTATION: &str = "rocketmq.rs/force-scale-in";
+/// Annotation (`"true"`) that stops the operator from changing anything for this cluster.
+pub const PAUSE_ANNOTATION: &str = "rocketmq.rs/pause-reconciliation";
 
 /// Keys of `broker.conf` that the operator owns; users cannot override them in `broker.config`.
 pub const RESERVED_BROKER_KEYS: &[&str] = &[

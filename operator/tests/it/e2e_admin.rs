@@ -25,6 +25,19 @@ async fn ok(client: &RemotingClient, addr: &str, req: RemotingCommand) -> Remoti
     resp
 }
 
+/// Backlog once it reaches `want` (or the last value after 5 s).
+async fn backlog_settles(admin: &RemotingAdmin, addr: &str, want: u64) -> u64 {
+    let mut last = u64::MAX;
+    for _ in 0..50 {
+        last = admin.broker_backlog(addr).await.unwrap();
+        if last == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
 #[tokio::test]
 async fn drain_signals_from_a_real_broker_and_name_server() {
     let dir = tempfile::tempdir().unwrap();
@@ -122,9 +135,10 @@ async fn drain_signals_from_a_real_broker_and_name_server() {
         )
     };
     ok(&client, &b_addr, commit(2)).await;
-    assert_eq!(admin.broker_backlog(&b_addr).await.unwrap(), 3);
+    // the consume queue is built asynchronously after the put: poll
+    assert_eq!(backlog_settles(&admin, &b_addr, 3).await, 3);
     ok(&client, &b_addr, commit(5)).await;
-    assert_eq!(admin.broker_backlog(&b_addr).await.unwrap(), 0);
+    assert_eq!(backlog_settles(&admin, &b_addr, 0).await, 0);
 
     // wiping write permission on the name server makes the group's topics read-only
     let mut wiped = 0;

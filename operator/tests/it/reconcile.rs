@@ -20,7 +20,10 @@ use kube_fake_client::{ClientBuilder, interceptor};
 use rocketmq_operator::{
     admin::FakeAdmin,
     controller::{self, Context, DRAIN_STARTED_ANNOTATION, LONG_REQUEUE, SHORT_REQUEUE},
-    crd::{FINALIZER, FORCE_SCALE_IN_ANNOTATION, RocketMQCluster, RocketMQClusterStatus},
+    crd::{
+        FINALIZER, FORCE_SCALE_IN_ANNOTATION, PAUSE_ANNOTATION, RocketMQCluster,
+        RocketMQClusterStatus,
+    },
     metrics::Metrics,
     parse_cluster,
     resources::{self, Names},
@@ -795,4 +798,34 @@ async fn scaling_back_up_cancels_the_drain_and_restores_write_permission() {
     // nothing more to restore on the next pass
     e.reconcile().await;
     assert_eq!(e.admin.restored().len(), 2);
+}
+
+#[tokio::test]
+async fn pause_annotation_stops_all_changes() {
+    let mut rmq = cluster(SYNC);
+    rmq.metadata.annotations = Some([(PAUSE_ANNOTATION.to_string(), "true".to_string())].into());
+    let e = env_with(vec![], rmq, false).await;
+    assert_eq!(e.reconcile().await, Action::requeue(LONG_REQUEUE));
+    assert_eq!(e.names::<StatefulSet>().await, Vec::<String>::new());
+    let st = e.status().await;
+    assert_eq!(st.phase.as_deref(), Some("Paused"));
+    assert_eq!(cond(&st, "Progressing"), ("False", "ReconciliationPaused"));
+    assert!(
+        e.events()
+            .await
+            .iter()
+            .any(|(r, _)| r == "ReconciliationPaused")
+    );
+
+    e.rmqs()
+        .patch(
+            &e.name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {PAUSE_ANNOTATION: null}}})),
+        )
+        .await
+        .unwrap();
+    e.reconcile().await;
+    assert_eq!(e.names::<StatefulSet>().await.len(), 3);
+    assert_ne!(e.status().await.phase.as_deref(), Some("Paused"));
 }
