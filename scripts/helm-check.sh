@@ -88,6 +88,8 @@ need(("--no-leader-election" in c["args"]) == (not le), "leader election flag")
 need(any(r["rules"][0]["resources"] == ["leases"] for r in by_kind.get("Role", [])) == le, "lease Role")
 rules = by_kind["ClusterRole"][0]["rules"]
 need(not any("*" in r["verbs"] or "*" in r["resources"] for r in rules), "no wildcard RBAC")
+plain = [d for d in yaml.safe_load_all(open(crd_file.replace("crds/rocketmq.rs_rocketmqclusters.yaml", "deploy/rbac.yaml"))) if d]
+need(rules == [d for d in plain if d["kind"] == "ClusterRole"][0]["rules"], "chart ClusterRole rules differ from deploy/rbac.yaml")
 clusters = by_kind.get("RocketMQCluster", [])
 want = values.get("cluster", {}).get("enabled", False)
 need(len(clusters) == (1 if want else 0), "RocketMQCluster presence")
