@@ -836,7 +836,8 @@ async fn observe(
             if ready {
                 ready_groups += 1;
             }
-            if all_ready && !master_registered {
+            // pods ready, or slaves registered, but no master: writes to this group fail
+            if (all_ready || !ids.is_empty()) && !master_registered {
                 unregistered.push(broker_name.clone());
             }
         }
@@ -915,7 +916,7 @@ async fn observe(
             true,
             "MasterNotRegistered",
             format!(
-                "pods ready but no master registered for {}",
+                "no master (brokerId 0) registered for {}",
                 unregistered.join(", ")
             ),
         )

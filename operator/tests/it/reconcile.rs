@@ -273,6 +273,14 @@ fn cond<'a>(s: &'a RocketMQClusterStatus, t: &str) -> (&'a str, &'a str) {
     (c.status.as_str(), c.reason.as_str())
 }
 
+fn cond_message(s: &RocketMQClusterStatus, t: &str) -> String {
+    s.conditions
+        .iter()
+        .find(|c| c.type_ == t)
+        .map(|c| c.message.clone())
+        .unwrap_or_default()
+}
+
 fn pvc(name: &str, group: i32) -> Value {
     json!({
         "apiVersion": "v1", "kind": "PersistentVolumeClaim",
@@ -406,6 +414,21 @@ async fn ready_when_pods_ready_and_masters_registered() {
             ("sync-broker-0-1", "SLAVE", true)
         ]
     );
+
+    // the master of group 1 disappears from the name server while its slave stays: degraded
+    let rmq = cluster(SYNC);
+    let n = Names::new(&rmq);
+    let e2 = env(SYNC).await;
+    e2.reconcile().await;
+    e2.admin
+        .register("sync", &n.group(0), 0, &n.broker_addr(0, 0));
+    e2.admin
+        .register("sync", &n.group(1), 1, &n.broker_addr(1, 1));
+    e2.reconcile().await;
+    let st2 = e2.status().await;
+    assert_eq!(cond(&st2, "Degraded"), ("True", "MasterNotRegistered"));
+    assert!(cond_message(&st2, "Degraded").contains("sync-broker-1"));
+    assert!(!cond_message(&st2, "Degraded").contains("sync-broker-0"));
 
     // name server stops answering: not ready, degraded
     e.admin.set_unreachable(true);
