@@ -61,6 +61,8 @@ pub enum Error {
     },
     #[error("serialization failed: {0}")]
     Serialization(#[source] serde_json::Error),
+    #[error("invalid spec: {0}")]
+    InvalidSpec(String),
     #[error("RocketMQ admin call failed while {step}: {source}")]
     Admin {
         step: &'static str,
@@ -77,6 +79,7 @@ impl Error {
         match self {
             Error::Kube { step, .. } => format!("KubeError{}", camel(step)),
             Error::Serialization(_) => "SerializationError".into(),
+            Error::InvalidSpec(_) => "InvalidSpec".into(),
             Error::Admin { step, .. } => format!("AdminError{}", camel(step)),
         }
     }
@@ -363,6 +366,7 @@ async fn ensure_managed(client: &Client, ns: &str, m: &Managed) -> Result<Applie
 /// Apply branch: objects, scale-in, status.
 async fn apply(rmq: &RocketMQCluster, ctx: &Context, api: &Api<RocketMQCluster>) -> Result<Action> {
     let ns = rmq.namespace().unwrap_or_else(|| "default".into());
+    rmq.spec.validate().map_err(Error::InvalidSpec)?;
     if rmq
         .annotations()
         .get(PAUSE_ANNOTATION)

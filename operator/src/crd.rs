@@ -447,6 +447,54 @@ pub struct Condition {
     pub observed_generation: Option<i64>,
 }
 
+impl RocketMQClusterSpec {
+    /// The creation-time rules of the CRD (schema ranges and CEL) checked in Rust, so `render` and
+    /// the reconciler refuse a spec the apiserver would have refused (e.g. when the CRD was installed
+    /// without its validation, or for `render -f` on a local file). Transition rules (immutability)
+    /// need the old object and are left to the apiserver.
+    pub fn validate(&self) -> Result<(), String> {
+        let b = &self.broker;
+        let mut errs = vec![];
+        if !(1..=64).contains(&b.groups) {
+            errs.push(format!("broker.groups must be 1..64, got {}", b.groups));
+        }
+        if !(1..=8).contains(&b.replicas_per_group) {
+            errs.push(format!(
+                "broker.replicasPerGroup must be 1..8, got {}",
+                b.replicas_per_group
+            ));
+        }
+        if !(1..=9).contains(&self.name_server.replicas) {
+            errs.push(format!(
+                "nameServer.replicas must be 1..9, got {}",
+                self.name_server.replicas
+            ));
+        }
+        if b.replication == Replication::SyncMaster && b.replicas_per_group < 2 {
+            errs.push("SYNC_MASTER needs at least one slave: set replicasPerGroup >= 2".into());
+        }
+        let owned: Vec<&str> = RESERVED_BROKER_KEYS
+            .iter()
+            .copied()
+            .filter(|k| b.config.contains_key(*k))
+            .collect();
+        if !owned.is_empty() {
+            errs.push(format!(
+                "broker.config must not set keys owned by the operator: {}",
+                owned.join(", ")
+            ));
+        }
+        if b.scale_in.drain_timeout_seconds < 0 {
+            errs.push("broker.scaleIn.drainTimeoutSeconds must be >= 0".into());
+        }
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(errs.join("; "))
+        }
+    }
+}
+
 impl RocketMQCluster {
     /// `brokerClusterName`.
     pub fn cluster_name(&self) -> String {

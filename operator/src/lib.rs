@@ -20,3 +20,10 @@ pub fn crd_yaml() -> String {
 pub fn parse_cluster(yaml: &str) -> Result<crd::RocketMQCluster, serde_yaml::Error> {
     serde_yaml::from_str(yaml)
 }
+
+/// Parses and validates a manifest (what `render` uses).
+pub fn load_cluster(yaml: &str) -> Result<crd::RocketMQCluster, String> {
+    let rmq = parse_cluster(yaml).map_err(|e| e.to_string())?;
+    rmq.spec.validate()?;
+    Ok(rmq)
+}

@@ -7,8 +7,8 @@ use rocketmq_operator::{
     controller::{self, Context},
     crd_yaml, http,
     leader::LeaseLock,
+    load_cluster,
     metrics::Metrics,
-    parse_cluster,
     remote_admin::RemotingAdmin,
     resources,
 };
@@ -72,7 +72,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 std::fs::read_to_string(&file)?
             };
-            let rmq = parse_cluster(&text)?;
+            let rmq = load_cluster(&text)?;
             print!("{}", resources::render(&rmq));
         }
         Cmd::Run {

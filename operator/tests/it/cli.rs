@@ -67,6 +67,11 @@ fn render_rejects_an_invalid_manifest() {
     std::fs::write(&f, "apiVersion: rocketmq.rs/v1alpha1\nkind: RocketMQCluster\nmetadata: {name: x}\nspec:\n  broker:\n    replication: SOMETIMES\n").unwrap();
     let out = bin().args(["render", "-f"]).arg(&f).output().unwrap();
     assert!(!out.status.success());
+    // well-formed but against a CEL rule
+    std::fs::write(&f, "apiVersion: rocketmq.rs/v1alpha1\nkind: RocketMQCluster\nmetadata: {name: x}\nspec:\n  broker:\n    replication: SYNC_MASTER\n").unwrap();
+    let out = bin().args(["render", "-f"]).arg(&f).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SYNC_MASTER needs at least one slave"));
 }
 
 #[test]

@@ -852,3 +852,18 @@ async fn pause_annotation_stops_all_changes() {
     assert_eq!(e.names::<StatefulSet>().await.len(), 3);
     assert_ne!(e.status().await.phase.as_deref(), Some("Paused"));
 }
+
+#[tokio::test]
+async fn an_invalid_spec_is_refused_without_touching_anything() {
+    // SYNC_MASTER without a slave (the CEL rule the apiserver would apply)
+    let e = env(&SYNC.replace("replicasPerGroup: 2", "replicasPerGroup: 1")).await;
+    let rmq = e.get().await;
+    let err = controller::reconcile(Arc::new(rmq), e.ctx.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(err.reason(), "InvalidSpec");
+    assert_eq!(e.names::<StatefulSet>().await, Vec::<String>::new());
+    let st = e.status().await;
+    assert_eq!(cond(&st, "ReconcileSuccess"), ("False", "InvalidSpec"));
+    assert!(cond_message(&st, "ReconcileSuccess").contains("SYNC_MASTER"));
+}

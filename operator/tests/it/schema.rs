@@ -141,3 +141,58 @@ fn crd_metadata() {
         .collect();
     assert_eq!(cols, ["Groups", "NameServer", "Phase", "Age"]);
 }
+
+/// The CEL creation rules, mirrored in `RocketMQClusterSpec::validate` (used by `render` and the
+/// reconciler), are exercised here since CEL itself only runs in the apiserver.
+#[test]
+fn cel_creation_rules_are_mirrored_in_rust() {
+    for p in dir("../deploy/examples") {
+        let rmq: RocketMQCluster = serde_json::from_value(load(p.clone())).unwrap();
+        rmq.spec
+            .validate()
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    }
+    let base: RocketMQCluster =
+        serde_json::from_value(load(dir("../deploy/examples")[0].clone())).unwrap();
+
+    let mut sync_alone = base.clone();
+    sync_alone.spec.broker.replication = rocketmq_operator::crd::Replication::SyncMaster;
+    sync_alone.spec.broker.replicas_per_group = 1;
+    assert!(
+        sync_alone
+            .spec
+            .validate()
+            .unwrap_err()
+            .contains("SYNC_MASTER needs at least one slave")
+    );
+
+    let mut owned = base.clone();
+    owned
+        .spec
+        .broker
+        .config
+        .insert("brokerId".into(), "3".into());
+    owned
+        .spec
+        .broker
+        .config
+        .insert("namesrvAddr".into(), "x:9876".into());
+    let err = owned.spec.validate().unwrap_err();
+    assert!(
+        err.contains("brokerId") && err.contains("namesrvAddr"),
+        "{err}"
+    );
+
+    let mut zero = base.clone();
+    zero.spec.broker.groups = 0;
+    assert!(zero.spec.validate().unwrap_err().contains("broker.groups"));
+
+    // the same rules as CEL text in the CRD
+    let s = serde_json::to_string(&schema()).unwrap();
+    for key in rocketmq_operator::crd::RESERVED_BROKER_KEYS {
+        assert!(
+            s.contains(&format!("''{key}''")) || s.contains(&format!("'{key}'")),
+            "CEL rule misses {key}"
+        );
+    }
+}
