@@ -113,6 +113,31 @@ PY
   fi
 done
 
+# plain manifests: kustomize builds them, and they carry what the operator needs
+echo "== deploy/ (kubectl kustomize)"
+KUBECTL="$(dirname "$HELM")/kubectl"
+command -v "$KUBECTL" >/dev/null 2>&1 || KUBECTL="$(command -v kubectl || true)"
+if [ -n "$KUBECTL" ]; then
+  "$KUBECTL" kustomize "$REPO/deploy" >"$WORK/deploy.out" || fail "kubectl kustomize deploy"
+  python3 - "$WORK/deploy.out" "$REPO/crds/rocketmq.rs_rocketmqclusters.yaml" <<'PY' || fail "deploy/ checks"
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+kinds = sorted(d["kind"] for d in docs)
+want = sorted(["Namespace", "CustomResourceDefinition", "ServiceAccount", "Role", "ClusterRole",
+               "RoleBinding", "ClusterRoleBinding", "Deployment"])
+assert kinds == want, kinds
+crd = [d for d in docs if d["kind"] == "CustomResourceDefinition"][0]
+assert crd == yaml.safe_load(open(sys.argv[2])), "deploy CRD differs from crds/"
+dep = [d for d in docs if d["kind"] == "Deployment"][0]
+c = dep["spec"]["template"]["spec"]["containers"][0]
+assert c["args"] == ["run"], c["args"]
+assert dep["spec"]["template"]["spec"]["serviceAccountName"] == "rocketmq-operator"
+print(f"   {len(docs)} objects: " + ", ".join(kinds))
+PY
+else
+  echo "   (kubectl not found: skipped)"
+fi
+
 # values.schema.json must reject bad values
 echo "== bad values are rejected"
 for bad in "replicaCount=0" "image.pullPolicy=Sometimes" "cluster.enabled=maybe" "unknownKey=1"; do
