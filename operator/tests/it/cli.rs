@@ -99,3 +99,32 @@ fn http_routes() {
     assert_eq!(respond("/healthz", &m).0, "200 OK");
     assert_eq!(respond("/nope", &m).0, "404 Not Found");
 }
+
+#[tokio::test]
+async fn http_server_answers_over_tcp() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let metrics = std::sync::Arc::new(Metrics::default());
+    metrics.runs.inc();
+    let server = tokio::spawn(rocketmq_operator::http::serve(listener, metrics));
+    for (path, status, needle) in [
+        ("/healthz", "200 OK", "ok"),
+        (
+            "/metrics",
+            "200 OK",
+            "rocketmq_operator_reconcile_runs_total 1",
+        ),
+        ("/x", "404 Not Found", "not found"),
+    ] {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).await.unwrap();
+        assert!(resp.starts_with(&format!("HTTP/1.1 {status}")), "{resp}");
+        assert!(resp.contains(needle), "{resp}");
+    }
+    server.abort();
+}
