@@ -17,6 +17,16 @@ pub struct BatchEntry {
 
 /// Splits a batch body; `Err` names what is malformed.
 pub fn decode_batch(body: &Bytes) -> Result<Vec<BatchEntry>, String> {
+    decode(body, false)
+}
+
+/// Like [`decode_batch`], but also requires every entry's MAGICCODE and BODYCRC to be 0, as
+/// clients write them: a body that passes is a batch encoding beyond reasonable doubt.
+pub fn decode_batch_strict(body: &Bytes) -> Result<Vec<BatchEntry>, String> {
+    decode(body, true)
+}
+
+fn decode(body: &Bytes, strict: bool) -> Result<Vec<BatchEntry>, String> {
     let mut out = Vec::new();
     let mut rest = body.clone();
     while rest.has_remaining() {
@@ -31,8 +41,11 @@ pub fn decode_batch(body: &Bytes) -> Result<Vec<BatchEntry>, String> {
             return Err(format!("batch entry size {total} does not fit the body"));
         }
         let mut entry = rest.split_to(total as usize - 4);
-        let _magic = entry.get_i32();
-        let _crc = entry.get_i32();
+        let magic = entry.get_i32();
+        let crc = entry.get_i32();
+        if strict && (magic != 0 || crc != 0) {
+            return Err("batch entry with a non-zero magic code or CRC".into());
+        }
         let flag = entry.get_i32();
         let body_len = entry.get_i32();
         if body_len < 0 || body_len as usize > entry.remaining().saturating_sub(2) {
@@ -103,5 +116,10 @@ mod tests {
             assert!(decode_batch(&bytes.slice(..cut)).is_err(), "cut at {cut}");
         }
         assert!(decode_batch(&Bytes::new()).is_err());
+        assert_eq!(decode_batch_strict(&bytes).unwrap(), entries);
+        let mut odd = bytes.to_vec();
+        odd[5] = 1; // a magic code a client would not write
+        assert!(decode_batch_strict(&Bytes::from(odd.clone())).is_err());
+        assert!(decode_batch(&Bytes::from(odd)).is_ok());
     }
 }

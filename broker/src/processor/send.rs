@@ -11,7 +11,7 @@ use remoting::{Connection, RemotingCommand, RequestCode, ResponseCode};
 use store::{PutMessageResult, PutMessageStatus};
 use tracing::debug;
 
-use super::batch::decode_batch;
+use super::batch::{BatchEntry, decode_batch, decode_batch_strict};
 use crate::context::{BrokerContext, BrokerStats};
 use crate::topic_config::{self, NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX};
 
@@ -33,6 +33,7 @@ pub async fn process(
         Ok(h) => h,
         Err(e) => return RemotingCommand::header_error(req, &e),
     };
+    debug!(code = req.code, topic = %h.topic, queue_id = h.queue_id, body = req.body_len(), batch = ?h.batch, "send request");
     let tc = match check(ctx, conn, req, &h) {
         Ok(tc) => tc,
         Err(resp) => {
@@ -75,8 +76,15 @@ pub async fn process(
     let cluster = ctx.identity.cluster_name.clone();
     let body = req.body.clone().unwrap_or_default();
 
-    let result = if req.code == RequestCode::SendBatchMessage.code() {
-        let entries = match decode_batch(&body) {
+    let declared_batch = req.code == RequestCode::SendBatchMessage.code() || h.batch == Some(true);
+    let cpp_batch = if declared_batch {
+        None
+    } else {
+        cpp_batch_quirk(req, &props, sys_flag, &body)
+    };
+    let result = if declared_batch || cpp_batch.is_some() {
+        sys_flag &= !sysflag::COMPRESSED;
+        let entries = match cpp_batch.map_or_else(|| decode_batch(&body), Ok) {
             Ok(e) => e,
             Err(e) => {
                 return RemotingCommand::error(
@@ -88,6 +96,7 @@ pub async fn process(
         };
         let mut batch_props = props.clone();
         batch_props.remove(properties::WAIT);
+        batch_props.remove(properties::UNIQ_KEY);
         batch_props.insert(properties::CLUSTER, cluster.as_str());
         let msgs: Vec<MessageExt> = entries
             .into_iter()
@@ -138,7 +147,40 @@ pub async fn process(
         }
         r
     };
+    if !result.is_stored() {
+        BrokerStats::add(&ctx.stats.put_failures, 1);
+    }
     respond(ctx, req, queue_id, result)
+}
+
+/// The Apache C++ client 2.x sends `send_batch` as a plain SEND_MESSAGE_V2 with `batch=false`
+/// (its `typeid` check for `BatchMessage` fails): the body is the batch encoding, possibly
+/// zlib-compressed, and the only properties are `WAIT` and a fresh `UNIQ_KEY`. Such a request
+/// is stored as the batch it is; anything else is a normal message.
+fn cpp_batch_quirk(
+    req: &RemotingCommand,
+    props: &Properties,
+    sys_flag: i32,
+    body: &bytes::Bytes,
+) -> Option<Vec<BatchEntry>> {
+    if req.language != remoting::protocol::LanguageCode::Cpp
+        || props
+            .keys()
+            .any(|k| k != properties::WAIT && k != properties::UNIQ_KEY)
+    {
+        return None;
+    }
+    let raw = if sys_flag & sysflag::COMPRESSED != 0 {
+        use std::io::Read;
+        let mut out = Vec::new();
+        flate2::read::ZlibDecoder::new(&body[..])
+            .read_to_end(&mut out)
+            .ok()?;
+        bytes::Bytes::from(out)
+    } else {
+        body.clone()
+    };
+    decode_batch_strict(&raw).ok()
 }
 
 /// Validates the request and finds (or auto-creates) its topic, as `msgCheck` does.
