@@ -70,6 +70,20 @@ impl MappedFile {
             .map_err(|e| StoreError::io("create", &path, e))?;
         file.set_len(file_size as u64)
             .map_err(|e| StoreError::io("set_len", &path, e))?;
+        // Reserve the blocks up front: a full disk then fails here instead of raising SIGBUS
+        // on a page fault while appending. File systems without fallocate are tolerated.
+        // SAFETY: plain fallocate on an owned descriptor.
+        let rc = unsafe {
+            use std::os::fd::AsRawFd;
+            libc::fallocate(file.as_raw_fd(), 0, 0, file_size as libc::off_t)
+        };
+        if rc != 0 {
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::ENOSPC) {
+                let _ = std::fs::remove_file(&path);
+                return Err(StoreError::io("fallocate", &path, err));
+            }
+        }
         Self::map(path, file, file_from_offset, file_size)
     }
 
