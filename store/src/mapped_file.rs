@@ -255,6 +255,17 @@ impl MappedFile {
         let pos = pos.min(self.file_size);
         self.file.set_len(pos as u64)?;
         self.file.set_len(self.file_size as u64)?;
+        // Re-reserve the freed blocks (best effort, see `create`).
+        // SAFETY: plain fallocate on an owned descriptor.
+        unsafe {
+            use std::os::fd::AsRawFd;
+            libc::fallocate(
+                self.file.as_raw_fd(),
+                0,
+                pos as libc::off_t,
+                (self.file_size - pos) as libc::off_t,
+            );
+        }
         self.set_positions(pos);
         Ok(())
     }
