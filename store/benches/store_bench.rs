@@ -28,6 +28,13 @@ fn config(dir: &Path, flush: FlushDiskType) -> MessageStoreConfig {
     let mut c = MessageStoreConfig::with_root(dir);
     c.flush_disk_type = flush;
     c.clean_resource_interval = 3_600_000;
+    // Extra settings as KEY=VALUE pairs in STORE_BENCH_CONF, e.g. "prefaultAheadBytes=0".
+    if let Ok(extra) = std::env::var("STORE_BENCH_CONF") {
+        for kv in extra.split(',').filter(|s| !s.is_empty()) {
+            let (k, v) = kv.split_once('=').expect("KEY=VALUE");
+            c.set(k, v).unwrap();
+        }
+    }
     c
 }
 
@@ -53,6 +60,18 @@ fn rss_anon_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time (user + system) of the calling thread or the process, in seconds.
+fn cpu_seconds(who: libc::c_int) -> f64 {
+    // SAFETY: getrusage fills the struct we pass.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(who, &mut ru);
+        ru
+    };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
 fn fresh(dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).unwrap();
@@ -71,17 +90,22 @@ fn bench_async(dir: &Path, writers: usize, total: u64) {
             let body = body.clone();
             std::thread::spawn(move || {
                 let m = message(w as i32, &body);
+                let c0 = cpu_seconds(libc::RUSAGE_THREAD);
                 for _ in 0..per {
                     let r = store.put_message_blocking(&m);
                     assert_eq!(r.status, PutMessageStatus::PutOk);
                 }
+                cpu_seconds(libc::RUSAGE_THREAD) - c0
             })
         })
         .collect();
+    let proc0 = cpu_seconds(libc::RUSAGE_SELF);
+    let mut writer_cpu = 0.0;
     for h in handles {
-        h.join().unwrap();
+        writer_cpu += h.join().unwrap();
     }
     let el = start.elapsed();
+    let proc_cpu = cpu_seconds(libc::RUSAGE_SELF) - proc0;
     let rss_after = rss_anon_kib();
     let n = per * writers as u64;
     let dispatch_start = Instant::now();
@@ -90,11 +114,13 @@ fn bench_async(dir: &Path, writers: usize, total: u64) {
     );
     let dispatch_tail = dispatch_start.elapsed();
     println!(
-        "RESULT scenario=async writers={writers} messages={n} seconds={:.3} msg_per_s={:.0} mib_per_s={:.1} dispatch_tail_ms={} rss_anon_kib_before={rss_before} rss_anon_kib_after={rss_after}",
+        "RESULT scenario=async writers={writers} messages={n} seconds={:.3} msg_per_s={:.0} mib_per_s={:.1} dispatch_tail_ms={} rss_anon_kib_before={rss_before} rss_anon_kib_after={rss_after} writer_cpu_us_per_msg={:.2} process_cpu_us_per_msg={:.2}",
         el.as_secs_f64(),
         n as f64 / el.as_secs_f64(),
         (store.get_max_phy_offset() as f64) / el.as_secs_f64() / 1048576.0,
-        dispatch_tail.as_millis()
+        dispatch_tail.as_millis(),
+        writer_cpu * 1e6 / n as f64,
+        proc_cpu * 1e6 / n as f64
     );
     store.shutdown();
     drop(store);

@@ -28,6 +28,10 @@ pub fn now_ms() -> i64 {
 /// Minimum free bytes left at the end of a file (room for a BLANK filler).
 pub const END_FILE_MIN_BLANK_LENGTH: usize = 8;
 
+thread_local! {
+    static ENCODE_BUF: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
+}
+
 /// Key of the topic-queue table.
 pub fn queue_key(topic: &str, queue_id: i32) -> String {
     format!("{topic}-{queue_id}")
@@ -134,7 +138,21 @@ impl CommitLog {
         if msgs.is_empty() {
             return Err(PutMessageStatus::MessageIllegal);
         }
-        let mut buf = BytesMut::new();
+        // Reuse one encode buffer per thread (no allocation per put).
+        let mut buf = ENCODE_BUF.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        buf.clear();
+        let result = self.append_with(msgs, &mut buf);
+        if buf.capacity() <= 8 << 20 {
+            ENCODE_BUF.with(|b| *b.borrow_mut() = buf);
+        }
+        result
+    }
+
+    fn append_with(
+        &self,
+        msgs: &[MessageExt],
+        buf: &mut BytesMut,
+    ) -> Result<AppendMessageResult, PutMessageStatus> {
         let mut encoded = Vec::with_capacity(msgs.len());
         let mut total_body = 0usize;
         for m in msgs {
@@ -144,7 +162,7 @@ impl CommitLog {
                 return Err(PutMessageStatus::MessageIllegal);
             }
             let start = buf.len();
-            let len = record::encode_record(m, &mut buf).map_err(|e| {
+            let len = record::encode_record(m, buf).map_err(|e| {
                 tracing::warn!(topic = %m.topic, "illegal message: {e}");
                 match e {
                     message::MessageEncodeError::PropertiesLength(_) => {
@@ -221,7 +239,7 @@ impl CommitLog {
                     .copy_from_slice(&((base + e.start as u64) as i64).to_be_bytes());
                 rec[e.store_ts_pos..e.store_ts_pos + 8].copy_from_slice(&store_ts.to_be_bytes());
             }
-            let ok = file.append(&buf);
+            let ok = file.append(buf);
             debug_assert!(ok);
             self.last_store_timestamp.store(store_ts, Ordering::Release);
             (base, store_ts, first_queue_offset)

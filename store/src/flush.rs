@@ -110,4 +110,26 @@ impl MessageStore {
             }
         }
     }
+
+    /// Keeps `prefaultAheadBytes` past the write position of the newest commit-log file
+    /// pre-faulted (4 MiB per step), polling every millisecond.
+    pub(crate) fn prefault_loop(&self) {
+        const STEP: usize = 4 << 20;
+        let ahead = self.config.prefault_ahead_bytes;
+        let mut seen = self.shutdown_signal.generation();
+        while !self.shutdown.load(Ordering::Acquire) {
+            if let Some(f) = self.commit_log.files().last_file() {
+                let target = f.wrote_position().saturating_add(ahead).min(f.file_size());
+                if f.populated() < target {
+                    let upto = (f.populated() + STEP).min(target);
+                    if !f.populate(upto) {
+                        tracing::info!("MADV_POPULATE_WRITE not supported; prefaulting disabled");
+                        return;
+                    }
+                    continue;
+                }
+            }
+            seen = self.shutdown_signal.wait(seen, Duration::from_millis(1));
+        }
+    }
 }

@@ -45,6 +45,7 @@ pub struct MappedFile {
     file: File,
     wrote: AtomicUsize,
     flushed: AtomicUsize,
+    populated: AtomicUsize,
     available: AtomicBool,
 }
 
@@ -128,6 +129,7 @@ impl MappedFile {
             file,
             wrote: AtomicUsize::new(0),
             flushed: AtomicUsize::new(0),
+            populated: AtomicUsize::new(0),
             available: AtomicBool::new(true),
         })
     }
@@ -268,6 +270,36 @@ impl MappedFile {
         }
         self.set_positions(pos);
         Ok(())
+    }
+
+    /// Bytes from the start of the file whose pages were pre-faulted by [`Self::populate`].
+    pub fn populated(&self) -> usize {
+        self.populated.load(Ordering::Acquire)
+    }
+
+    /// Pre-faults (writable) the pages of `[populated, upto)` so the appender does not take
+    /// page faults there. Contents are not changed. Returns false if the kernel does not
+    /// support it (MADV_POPULATE_WRITE, Linux 5.14+).
+    pub fn populate(&self, upto: usize) -> bool {
+        let upto = upto.min(self.file_size).div_ceil(OS_PAGE_SIZE) * OS_PAGE_SIZE;
+        let upto = upto.min(self.file_size);
+        let from = self.populated() / OS_PAGE_SIZE * OS_PAGE_SIZE;
+        if upto <= from {
+            return true;
+        }
+        // SAFETY: the range is inside the mapping; MADV_POPULATE_WRITE only faults pages in.
+        let rc = unsafe {
+            libc::madvise(
+                self.map.as_mut_ptr().add(from) as *mut libc::c_void,
+                upto - from,
+                libc::MADV_POPULATE_WRITE,
+            )
+        };
+        if rc != 0 {
+            return false;
+        }
+        self.populated.fetch_max(upto, Ordering::AcqRel);
+        true
     }
 
     /// Last modification time of the file on disk.

@@ -280,6 +280,13 @@ impl MessageStore {
         )?);
         let s = self.clone();
         threads.push(spawn("store-clean", Box::new(move || s.clean_loop()))?);
+        if self.config.prefault_ahead_bytes > 0 && self.config.broker_role != BrokerRole::Slave {
+            let s = self.clone();
+            threads.push(spawn(
+                "store-prefault",
+                Box::new(move || s.prefault_loop()),
+            )?);
+        }
         Ok(())
     }
 

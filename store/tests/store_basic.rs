@@ -345,9 +345,17 @@ fn slave_replicates_raw_commit_log_ranges() {
     let mut sc = small_config(sdir.path());
     sc.broker_role = store::BrokerRole::Slave;
     let slave = open(sc);
-    assert_eq!(slave.put_message_blocking(&msg("HA", 0, "x", &[])).status, PutMessageStatus::ServiceNotAvailable);
+    assert_eq!(
+        slave.put_message_blocking(&msg("HA", 0, "x", &[])).status,
+        PutMessageStatus::ServiceNotAvailable
+    );
     for i in 0..700 {
-        master.put_message_blocking(&msg("HA", i % 2, format!("ha-{i}-{}", "q".repeat(i as usize % 200)), &[(properties::KEYS, &format!("hk{i}"))]));
+        master.put_message_blocking(&msg(
+            "HA",
+            i % 2,
+            format!("ha-{i}-{}", "q".repeat(i as usize % 200)),
+            &[(properties::KEYS, &format!("hk{i}"))],
+        ));
     }
     // Ship the log in the chunks the master hands out (one file's written part at a time),
     // split further to exercise partial records on the slave.
@@ -359,7 +367,10 @@ fn slave_replicates_raw_commit_log_ranges() {
             off += chunk.len() as i64;
         }
     }
-    assert!(!slave.append_to_commit_log(3, b"junk").unwrap(), "wrong start offset must be refused");
+    assert!(
+        !slave.append_to_commit_log(3, b"junk").unwrap(),
+        "wrong start offset must be refused"
+    );
     assert_eq!(slave.get_max_phy_offset(), master.get_max_phy_offset());
     wait_all_dispatched(&slave);
     for q in 0..2 {
@@ -368,7 +379,13 @@ fn slave_replicates_raw_commit_log_ranges() {
         assert_eq!(a.len(), 350);
         assert_eq!(a, b);
     }
-    assert_eq!(slave.query_message("HA", "hk699", 32, 0, i64::MAX).messages.len(), 1);
+    assert_eq!(
+        slave
+            .query_message("HA", "hk699", 32, 0, i64::MAX)
+            .messages
+            .len(),
+        1
+    );
     master.shutdown();
     slave.shutdown();
 }
