@@ -16,10 +16,13 @@ impl MessageStore {
     }
 
     fn flush_commit_log_once(&self, least_pages: usize) {
+        // Every record stored at or before `ts` ends at or before `max` (the timestamp is
+        // published after the bytes), so once `max` is flushed, `ts` is safe to checkpoint.
         let ts = self.commit_log.last_store_timestamp();
+        let max = self.commit_log.max_offset();
         match self.commit_log.flush(least_pages) {
             Ok(f) => {
-                if f >= self.commit_log.max_offset() && ts > 0 {
+                if f >= max && ts > 0 {
                     self.checkpoint.set_physic_msg_timestamp(ts);
                 }
                 self.publish_flushed(f);

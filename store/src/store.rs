@@ -301,6 +301,11 @@ impl MessageStore {
         self.dispatched_tx.subscribe()
     }
 
+    /// A receiver of the commit-log offset known to be on disk.
+    pub fn subscribe_flushed(&self) -> watch::Receiver<u64> {
+        self.flush.flushed_tx.subscribe()
+    }
+
     /// Waits until consume queues and index are built up to commit-log `offset`.
     pub async fn wait_dispatched(&self, offset: u64) {
         let mut rx = self.dispatched_tx.subscribe();

@@ -389,3 +389,59 @@ fn slave_replicates_raw_commit_log_ranges() {
     master.shutdown();
     slave.shutdown();
 }
+
+#[test]
+fn sync_flush_timeout_still_stores_the_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = sync_config(dir.path());
+    c.sync_flush_timeout = 0; // nothing can be flushed in zero time
+    let store = open(c);
+    let mut timeouts = 0;
+    let mut offsets = Vec::new();
+    for i in 0..20 {
+        let r = store.put_message_blocking(&msg("FT", 0, format!("{i}"), &[]));
+        assert!(matches!(
+            r.status,
+            PutMessageStatus::FlushDiskTimeout | PutMessageStatus::PutOk
+        ));
+        if r.status == PutMessageStatus::FlushDiskTimeout {
+            timeouts += 1;
+        }
+        offsets.push(r.append.expect("stored even on timeout").wrote_offset);
+    }
+    assert!(timeouts > 0, "a zero flush timeout never timed out");
+    // WAIT=false does not wait at all.
+    let r = store.put_message_blocking(&msg("FT", 0, "nowait", &[(properties::WAIT, "false")]));
+    assert_eq!(r.status, PutMessageStatus::PutOk);
+    wait_all_dispatched(&store);
+    assert_eq!(read_queue(&store, "FT", 0, 0).len(), 21);
+    for o in offsets {
+        assert!(store.look_message_by_offset(o).is_some());
+    }
+    store.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_flush_reaches_the_end_without_waiting_puts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(small_config(dir.path())); // ASYNC_FLUSH, 10 ms interval
+    for i in 0..100 {
+        let r = store
+            .put_message(msg("AF", 0, format!("{i}-{}", "a".repeat(500)), &[]))
+            .await;
+        assert_eq!(r.status, PutMessageStatus::PutOk);
+    }
+    let end = store.get_max_phy_offset() as u64;
+    let mut rx = store.subscribe_flushed();
+    // The thorough flush (every 10 s by default) is not needed: 4+ dirty pages are flushed on
+    // the next 10 ms tick.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        rx.wait_for(|f| *f >= end - 4096),
+    )
+    .await
+    .expect("async flush did not progress")
+    .unwrap();
+    store.shutdown();
+    assert_eq!(*store.subscribe_flushed().borrow(), end);
+}
