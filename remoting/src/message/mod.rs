@@ -9,7 +9,9 @@
 //! * [`msg_id`]: offset message ids (store host + commit-log offset as hex).
 //! * [`sysflag`]: message sysflag bits.
 //! * [`tags`]: the consume-queue tag hash code (Java `String.hashCode`).
+//! * [`batch`]: the SEND_BATCH_MESSAGE body (inner messages back to back).
 
+pub mod batch;
 pub mod msg_id;
 pub mod properties;
 pub mod record;
