@@ -552,6 +552,33 @@ impl MessageStore {
         });
     }
 
+    /// Deletes the consume queues (files and directories) of every topic not in `keep`, and
+    /// forgets their next queue offsets (Apache `cleanUnusedTopic`). Returns the number of
+    /// queues removed. The commit-log records stay until retention removes them.
+    pub fn clean_unused_topics(&self, keep: &std::collections::HashSet<String>) -> usize {
+        let removed: Vec<(String, HashMap<i32, Arc<ConsumeQueue>>)> = {
+            let mut w = self.queues.write();
+            let gone: Vec<String> = w.keys().filter(|t| !keep.contains(*t)).cloned().collect();
+            gone.into_iter()
+                .filter_map(|t| w.remove(&t).map(|m| (t, m)))
+                .collect()
+        };
+        let mut n = 0;
+        for (topic, qs) in removed {
+            for (qid, cq) in qs {
+                if let Err(e) = cq.destroy() {
+                    tracing::error!(%topic, qid, "deleting consume queue failed: {e}");
+                }
+                self.commit_log.remove_queue(&topic, qid);
+                let _ = std::fs::remove_dir(cq.files().dir());
+                n += 1;
+            }
+            let _ = std::fs::remove_dir(self.config.consume_queue_dir().join(&topic));
+            tracing::info!(%topic, "cleaned unused topic");
+        }
+        n
+    }
+
     /// Every consume queue.
     pub fn all_queues(&self) -> Vec<Arc<ConsumeQueue>> {
         self.queues

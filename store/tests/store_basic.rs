@@ -445,3 +445,24 @@ async fn async_flush_reaches_the_end_without_waiting_puts() {
     store.shutdown();
     assert_eq!(*store.subscribe_flushed().borrow(), end);
 }
+
+#[test]
+fn clean_unused_topics_removes_their_queues() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(small_config(dir.path()));
+    for t in ["KEEP", "DROP"] {
+        for q in 0..2 {
+            store.put_message_blocking(&msg(t, q, "x", &[]));
+        }
+    }
+    wait_all_dispatched(&store);
+    let keep: std::collections::HashSet<String> = ["KEEP".to_string()].into();
+    assert_eq!(store.clean_unused_topics(&keep), 2);
+    assert!(!dir.path().join("consumequeue/DROP").exists());
+    assert_eq!(store.get_max_offset_in_queue("DROP", 0), 0);
+    assert_eq!(store.get_max_offset_in_queue("KEEP", 1), 1);
+    // A new message to the dropped topic starts a fresh queue at 0.
+    let r = store.put_message_blocking(&msg("DROP", 0, "y", &[]));
+    assert_eq!(r.append.unwrap().logics_offset, 0);
+    store.shutdown();
+}

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The stored/pulled message record format (Apache `MessageDecoder` layout), message
 //! properties, message ids and tag hash codes.
 //!
