@@ -433,11 +433,11 @@ async fn async_flush_reaches_the_end_without_waiting_puts() {
     }
     let end = store.get_max_phy_offset() as u64;
     let mut rx = store.subscribe_flushed();
-    // The thorough flush (every 10 s by default) is not needed: 4+ dirty pages are flushed on
-    // the next 10 ms tick.
+    // Without waiting for the 10 s thorough flush, everything but fewer than
+    // flushCommitLogLeastPages (4) dirty pages is flushed by the 10 ms ticks.
     tokio::time::timeout(
         std::time::Duration::from_secs(5),
-        rx.wait_for(|f| *f >= end - 4096),
+        rx.wait_for(|f| *f + 4 * 4096 > end),
     )
     .await
     .expect("async flush did not progress")
