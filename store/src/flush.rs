@@ -16,10 +16,13 @@ impl MessageStore {
     }
 
     fn flush_commit_log_once(&self, least_pages: usize) {
+        // Every record stored at or before `ts` ends at or before `max` (the timestamp is
+        // published after the bytes), so once `max` is flushed, `ts` is safe to checkpoint.
         let ts = self.commit_log.last_store_timestamp();
+        let max = self.commit_log.max_offset();
         match self.commit_log.flush(least_pages) {
             Ok(f) => {
-                if f >= self.commit_log.max_offset() && ts > 0 {
+                if f >= max && ts > 0 {
                     self.checkpoint.set_physic_msg_timestamp(ts);
                 }
                 self.publish_flushed(f);
@@ -108,6 +111,28 @@ impl MessageStore {
             if let Err(e) = self.checkpoint.flush() {
                 tracing::error!("checkpoint flush failed: {e}");
             }
+        }
+    }
+
+    /// Keeps `prefaultAheadBytes` past the write position of the newest commit-log file
+    /// pre-faulted (4 MiB per step), polling every millisecond.
+    pub(crate) fn prefault_loop(&self) {
+        const STEP: usize = 4 << 20;
+        let ahead = self.config.prefault_ahead_bytes;
+        let mut seen = self.shutdown_signal.generation();
+        while !self.shutdown.load(Ordering::Acquire) {
+            if let Some(f) = self.commit_log.files().last_file() {
+                let target = f.wrote_position().saturating_add(ahead).min(f.file_size());
+                if f.populated() < target {
+                    let upto = (f.populated() + STEP).min(target);
+                    if !f.populate(upto) {
+                        tracing::info!("MADV_POPULATE_WRITE not supported; prefaulting disabled");
+                        return;
+                    }
+                    continue;
+                }
+            }
+            seen = self.shutdown_signal.wait(seen, Duration::from_millis(1));
         }
     }
 }

@@ -364,6 +364,10 @@ impl IndexService {
         phy_offset: i64,
         store_timestamp: i64,
     ) -> Result<Option<Arc<IndexFile>>> {
+        let mut keys = keys.filter(|k| !k.is_empty()).peekable();
+        if keys.peek().is_none() {
+            return Ok(None);
+        }
         let (mut file, mut full) = self.writable_file(store_timestamp)?;
         if phy_offset <= file.end_phy_offset() && file.inner.read().index_count() > 1 {
             return Ok(full); // already indexed

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! RocketMQ storage engine: the commit log, consume queues and index files on memory-mapped
 //! files in Apache RocketMQ 4.9's on-disk formats, with flushing, crash recovery and
 //! retention.

@@ -54,17 +54,38 @@ pub struct RecoveryReport {
     pub reput_from: u64,
 }
 
-/// A wake-up signal with a generation counter.
+/// A wake-up signal with a generation counter. [`Signal::notify_if_idle`] costs one atomic
+/// load unless a waiter announced that it is going to sleep.
 #[derive(Default)]
 pub(crate) struct Signal {
     generation: Mutex<u64>,
     cv: Condvar,
+    idle: AtomicBool,
 }
 
 impl Signal {
     pub(crate) fn notify(&self) {
         *self.generation.lock() += 1;
         self.cv.notify_all();
+    }
+    /// Notifies only when a waiter is parked in [`Signal::wait_idle`].
+    pub(crate) fn notify_if_idle(&self) {
+        // Pairs with the SeqCst store in `wait_idle`: either we see `idle` or the waiter's
+        // re-check sees our write.
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.idle.load(Ordering::SeqCst) {
+            self.notify();
+        }
+    }
+    /// Like [`Signal::wait`] but announces the wait so [`Signal::notify_if_idle`] wakes it.
+    /// The caller must re-check its condition after setting idle (done here via `recheck`).
+    pub(crate) fn wait_idle(&self, timeout: Duration, recheck: impl Fn() -> bool) {
+        let mut g = self.generation.lock();
+        self.idle.store(true, Ordering::SeqCst);
+        if !recheck() {
+            self.cv.wait_for(&mut g, timeout);
+        }
+        self.idle.store(false, Ordering::SeqCst);
     }
     /// Waits until notified after `seen` or `timeout`; returns the current generation.
     pub(crate) fn wait(&self, seen: u64, timeout: Duration) -> u64 {
@@ -231,10 +252,7 @@ impl MessageStore {
         for (topic, qs) in self.queues.read().iter() {
             for (qid, cq) in qs {
                 cq.correct_min_offset(min);
-                table.insert(
-                    crate::commit_log::queue_key(topic, *qid),
-                    cq.max_offset_in_queue(),
-                );
+                table.insert((topic.clone(), *qid), cq.max_offset_in_queue());
             }
         }
         self.commit_log.set_topic_queue_table(table);
@@ -262,6 +280,13 @@ impl MessageStore {
         )?);
         let s = self.clone();
         threads.push(spawn("store-clean", Box::new(move || s.clean_loop()))?);
+        if self.config.prefault_ahead_bytes > 0 && self.config.broker_role != BrokerRole::Slave {
+            let s = self.clone();
+            threads.push(spawn(
+                "store-prefault",
+                Box::new(move || s.prefault_loop()),
+            )?);
+        }
         Ok(())
     }
 
@@ -274,6 +299,11 @@ impl MessageStore {
     /// to it).
     pub fn subscribe_dispatched(&self) -> watch::Receiver<u64> {
         self.dispatched_tx.subscribe()
+    }
+
+    /// A receiver of the commit-log offset known to be on disk.
+    pub fn subscribe_flushed(&self) -> watch::Receiver<u64> {
+        self.flush.flushed_tx.subscribe()
     }
 
     /// Waits until consume queues and index are built up to commit-log `offset`.
@@ -338,7 +368,7 @@ impl MessageStore {
         if took > Duration::from_millis(500) {
             tracing::warn!(?took, "commit log append took long");
         }
-        self.put_signal.notify();
+        self.put_signal.notify_if_idle();
         let end = (r.wrote_offset as u64) + r.wrote_bytes as u64;
         let wait = self.config.flush_disk_type == FlushDiskType::SyncFlush
             && msgs[0].properties.get(properties::WAIT) != Some("false");
@@ -520,6 +550,33 @@ impl MessageStore {
                 false
             }
         });
+    }
+
+    /// Deletes the consume queues (files and directories) of every topic not in `keep`, and
+    /// forgets their next queue offsets (Apache `cleanUnusedTopic`). Returns the number of
+    /// queues removed. The commit-log records stay until retention removes them.
+    pub fn clean_unused_topics(&self, keep: &std::collections::HashSet<String>) -> usize {
+        let removed: Vec<(String, HashMap<i32, Arc<ConsumeQueue>>)> = {
+            let mut w = self.queues.write();
+            let gone: Vec<String> = w.keys().filter(|t| !keep.contains(*t)).cloned().collect();
+            gone.into_iter()
+                .filter_map(|t| w.remove(&t).map(|m| (t, m)))
+                .collect()
+        };
+        let mut n = 0;
+        for (topic, qs) in removed {
+            for (qid, cq) in qs {
+                if let Err(e) = cq.destroy() {
+                    tracing::error!(%topic, qid, "deleting consume queue failed: {e}");
+                }
+                self.commit_log.remove_queue(&topic, qid);
+                let _ = std::fs::remove_dir(cq.files().dir());
+                n += 1;
+            }
+            let _ = std::fs::remove_dir(self.config.consume_queue_dir().join(&topic));
+            tracing::info!(%topic, "cleaned unused topic");
+        }
+        n
     }
 
     /// Every consume queue.
