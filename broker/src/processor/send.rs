@@ -11,9 +11,9 @@ use remoting::{Connection, RemotingCommand, RequestCode, ResponseCode};
 use store::{PutMessageResult, PutMessageStatus};
 use tracing::debug;
 
-use super::batch::{BatchEntry, decode_batch, decode_batch_strict};
 use crate::context::{BrokerContext, BrokerStats};
 use crate::topic_config::{self, NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX};
+use remoting::message::batch::{BatchEntry, decode_batch_body, merge_batch_properties};
 
 /// Serves the three send codes.
 pub async fn process(
@@ -84,7 +84,9 @@ pub async fn process(
     };
     let result = if declared_batch || cpp_batch.is_some() {
         sys_flag &= !sysflag::COMPRESSED;
-        let entries = match cpp_batch.map_or_else(|| decode_batch(&body), Ok) {
+        let entries = match cpp_batch
+            .map_or_else(|| decode_batch_body(&body).map_err(|e| e.to_string()), Ok)
+        {
             Ok(e) => e,
             Err(e) => {
                 return RemotingCommand::error(
@@ -98,13 +100,11 @@ pub async fn process(
         batch_props.remove(properties::WAIT);
         batch_props.remove(properties::UNIQ_KEY);
         batch_props.insert(properties::CLUSTER, cluster.as_str());
+        let batch_props = properties::encode(&batch_props);
         let msgs: Vec<MessageExt> = entries
             .into_iter()
             .map(|e| {
-                let mut p = e.properties;
-                for (k, v) in batch_props.iter() {
-                    p.insert(k, v);
-                }
+                let p = properties::decode(&merge_batch_properties(&e.properties, &batch_props));
                 message(
                     &h,
                     &tc.topic_name,
@@ -180,7 +180,22 @@ fn cpp_batch_quirk(
     } else {
         body.clone()
     };
-    decode_batch_strict(&raw).ok()
+    let entries = decode_batch_body(&raw).ok()?;
+    client_written(&raw).then_some(entries)
+}
+
+/// True when every entry of a well-formed batch body has MAGICCODE and BODYCRC 0, as clients
+/// write them: with that, the body is a batch encoding beyond reasonable doubt.
+fn client_written(body: &[u8]) -> bool {
+    let mut pos = 0;
+    while pos + 12 <= body.len() {
+        let total = i32::from_be_bytes(body[pos..pos + 4].try_into().expect("4 bytes")) as usize;
+        if body[pos + 4..pos + 12].iter().any(|b| *b != 0) || total == 0 {
+            return false;
+        }
+        pos += total;
+    }
+    pos == body.len()
 }
 
 /// Validates the request and finds (or auto-creates) its topic, as `msgCheck` does.
@@ -375,4 +390,36 @@ fn respond(
 /// IPv4-mapped IPv6 peers become IPv4 (C++ consumers read only 4-byte hosts).
 fn canonical(addr: SocketAddr) -> SocketAddr {
     SocketAddr::new(addr.ip().to_canonical(), addr.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::{Bytes, BytesMut};
+    use remoting::message::batch::{BatchEntry, encode_batch_body};
+
+    use super::client_written;
+
+    #[test]
+    fn only_bodies_shaped_like_client_batches_count() {
+        let entries = vec![
+            BatchEntry {
+                flag: 0,
+                body: Bytes::from_static(b"a"),
+                properties: "TAGS\u{1}X".into(),
+            },
+            BatchEntry {
+                flag: 3,
+                body: Bytes::from_static(b"bb"),
+                properties: String::new(),
+            },
+        ];
+        let mut buf = BytesMut::new();
+        encode_batch_body(&entries, &mut buf);
+        assert!(client_written(&buf));
+        let mut magic = buf.to_vec();
+        magic[4] = 0xDA; // a stored-record magic code is not what a client writes
+        assert!(!client_written(&magic));
+        assert!(!client_written(&buf[..buf.len() - 1]));
+        assert!(!client_written(b"plain message body"));
+    }
 }
