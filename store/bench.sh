@@ -29,7 +29,7 @@ dd if=/dev/zero of="$DIR/dd.test" bs=1M count=1024 conv=fdatasync 2>&1 | tail -1
 rm -f "$DIR/dd.test"
 
 echo "== store"
-"$BIN" fsync "$DIR/fsync" 200
+"$BIN" fsync "$DIR/fsync" 400
 "$BIN" async "$DIR/async1" 1 1000000
 "$BIN" async "$DIR/async4" 4 1000000
 "$BIN" sync "$DIR/sync" 64 5

@@ -196,11 +196,13 @@ fn bench_sync(dir: &Path, writers: usize, secs: u64) {
     });
     let el = start.elapsed();
     let n = count.load(Ordering::Relaxed);
+    let flushes = store.commit_log_flush_count().max(1);
     println!(
-        "RESULT scenario=sync writers={writers} messages={n} seconds={:.3} msg_per_s={:.0} flush_timeouts={}",
+        "RESULT scenario=sync writers={writers} messages={n} seconds={:.3} msg_per_s={:.0} flush_timeouts={} flushes={flushes} msgs_per_flush={:.1}",
         el.as_secs_f64(),
         n as f64 / el.as_secs_f64(),
-        timeouts.load(Ordering::Relaxed)
+        timeouts.load(Ordering::Relaxed),
+        n as f64 / flushes as f64
     );
     store.shutdown();
     drop(store);

@@ -252,21 +252,57 @@ impl MappedFile {
 
     /// Zeroes everything from `pos` to the end of the file on disk and in memory (so stale
     /// records past a recovery cut can never be read as data), and sets the positions to
-    /// `pos`. Only call while no reader or writer uses the bytes past `pos`.
+    /// `pos`. The file size never changes, so a crash in the middle leaves a well-formed
+    /// file. Only call while no reader or writer uses the bytes past `pos`.
     pub fn truncate_to(&self, pos: usize) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
         let pos = pos.min(self.file_size);
-        self.file.set_len(pos as u64)?;
-        self.file.set_len(self.file_size as u64)?;
-        // Re-reserve the freed blocks (best effort, see `create`).
-        // SAFETY: plain fallocate on an owned descriptor.
-        unsafe {
-            use std::os::fd::AsRawFd;
-            libc::fallocate(
-                self.file.as_raw_fd(),
-                0,
-                pos as libc::off_t,
-                (self.file_size - pos) as libc::off_t,
-            );
+        let fd = self.file.as_raw_fd();
+        // Whole pages past the cut: punch a hole (reads as zeros), then reserve again.
+        let page_start = pos.div_ceil(OS_PAGE_SIZE) * OS_PAGE_SIZE;
+        let mut punched = false;
+        if page_start < self.file_size {
+            // SAFETY: plain fallocate on an owned descriptor.
+            let rc = unsafe {
+                libc::fallocate(
+                    fd,
+                    libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                    page_start as libc::off_t,
+                    (self.file_size - page_start) as libc::off_t,
+                )
+            };
+            punched = rc == 0;
+            if punched {
+                // SAFETY: as above.
+                unsafe {
+                    libc::fallocate(
+                        fd,
+                        0,
+                        page_start as libc::off_t,
+                        (self.file_size - page_start) as libc::off_t,
+                    );
+                }
+            }
+        }
+        // The partial page (and everything, if punching is unsupported): write zeros through
+        // the mapping, skipping pages that are already zero.
+        let zero_end = if punched {
+            page_start.min(self.file_size)
+        } else {
+            self.file_size
+        };
+        if zero_end > pos {
+            let mut p = pos;
+            while p < zero_end {
+                let end = ((p / OS_PAGE_SIZE + 1) * OS_PAGE_SIZE).min(zero_end);
+                let page = &self.whole[p..end];
+                if page.iter().any(|b| *b != 0) {
+                    // SAFETY: inside the mapping; no reader or writer uses bytes past `pos`.
+                    unsafe { std::ptr::write_bytes(self.map.as_mut_ptr().add(p), 0, end - p) };
+                }
+                p = end;
+            }
+            self.map.flush_range(pos, zero_end - pos)?;
         }
         self.set_positions(pos);
         Ok(())

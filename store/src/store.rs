@@ -107,6 +107,11 @@ pub(crate) struct FlushState {
     pub(crate) flushed: Mutex<u64>,
     pub(crate) flushed_cv: Condvar,
     pub(crate) flushed_tx: watch::Sender<u64>,
+    pub(crate) flush_count: AtomicU64,
+    /// Flush requests since the current group started forming.
+    pub(crate) pending: AtomicU64,
+    /// Requests the group-commit thread expects before flushing (size of the last group).
+    pub(crate) group_target: AtomicU64,
 }
 
 /// The message store.
@@ -211,6 +216,9 @@ impl MessageStore {
                 flushed: Mutex::new(recovery.commit_log_end),
                 flushed_cv: Condvar::new(),
                 flushed_tx,
+                flush_count: AtomicU64::new(0),
+                pending: AtomicU64::new(0),
+                group_target: AtomicU64::new(1),
             },
             dispatched_tx,
             listener: RwLock::new(None),
@@ -301,6 +309,11 @@ impl MessageStore {
         self.dispatched_tx.subscribe()
     }
 
+    /// Number of commit-log flushes that wrote something (group commits under SYNC_FLUSH).
+    pub fn commit_log_flush_count(&self) -> u64 {
+        self.flush.flush_count.load(Ordering::Relaxed)
+    }
+
     /// A receiver of the commit-log offset known to be on disk.
     pub fn subscribe_flushed(&self) -> watch::Receiver<u64> {
         self.flush.flushed_tx.subscribe()
@@ -377,7 +390,12 @@ impl MessageStore {
             if *req < end {
                 *req = end;
             }
-            self.flush.request_cv.notify_one();
+            // Wake the group-commit thread only once the expected group is complete (or for
+            // the first request); it also wakes itself after a short deadline.
+            let pending = self.flush.pending.fetch_add(1, Ordering::AcqRel) + 1;
+            if pending == 1 || pending >= self.flush.group_target.load(Ordering::Acquire) {
+                self.flush.request_cv.notify_one();
+            }
         }
         Ok((
             PutMessageResult {
