@@ -176,6 +176,22 @@ impl MessageStoreConfig {
         Ok(c)
     }
 
+    /// Builds a configuration from the text of a Java properties file such as `broker.conf`
+    /// (`key=value` or `key: value` lines; `#` and `!` start comments; keys the store does
+    /// not use are ignored).
+    pub fn from_properties_text(text: &str) -> Result<Self> {
+        let pairs: Vec<(&str, &str)> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
+            .filter_map(|l| {
+                let i = l.find(['=', ':'])?;
+                Some((l[..i].trim(), l[i + 1..].trim()))
+            })
+            .collect();
+        Self::from_properties(pairs)
+    }
+
     /// Sets one key by its Apache name. Returns `Ok(false)` for a key the store does not use.
     pub fn set(&mut self, key: &str, value: &str) -> Result<bool> {
         let v = value.trim();
