@@ -246,30 +246,44 @@ fn crash_child_writer() {
     for w in 0..WRITERS {
         let store = store.clone();
         handles.push(std::thread::spawn(move || {
-            for n in 0.. {
-                let body = body_for(round, w, n);
-                let m = msg(
-                    "CRASH",
-                    w,
-                    body.clone(),
-                    &[
-                        (properties::KEYS, &format!("r{round}w{w}n{n}")),
-                        ("LEN", &body.len().to_string()),
-                    ],
-                );
-                let r = store.put_message_blocking(&m);
+            let mut n = 0u64;
+            loop {
+                // The last writer sends batches of 1-4 messages (one append, consecutive
+                // queue offsets); the others send single messages.
+                let count = if w == WRITERS - 1 { 1 + (n % 4) } else { 1 };
+                let batch: Vec<_> = (n..n + count)
+                    .map(|k| {
+                        let body = body_for(round, w, k);
+                        msg(
+                            "CRASH",
+                            w,
+                            body.clone(),
+                            &[
+                                (properties::KEYS, &format!("r{round}w{w}n{k}")),
+                                ("LEN", &body.len().to_string()),
+                            ],
+                        )
+                    })
+                    .collect();
+                let r = store.put_messages_blocking(&batch);
                 if r.status == PutMessageStatus::PutOk {
                     let a = r.append.unwrap();
                     use std::io::Write;
                     let mut out = std::io::stdout().lock();
-                    writeln!(
-                        out,
-                        "ACK {w} {} {} {round} {n}",
-                        a.logics_offset, a.wrote_offset
-                    )
-                    .unwrap();
+                    for (i, id) in a.msg_id.split(',').enumerate() {
+                        let (_, phys) = remoting::message::msg_id::parse_offset_msg_id(id).unwrap();
+                        writeln!(
+                            out,
+                            "ACK {w} {} {} {round} {}",
+                            a.logics_offset + i as i64,
+                            phys,
+                            n + i as u64
+                        )
+                        .unwrap();
+                    }
                     out.flush().unwrap();
                 }
+                n += count;
             }
         }));
     }
