@@ -89,6 +89,8 @@ impl MessageStore {
         }
         self.reput_offset.store(next, Ordering::Release);
         self.dispatched_tx.send_replace(next);
+        *self.dispatched.lock() = next;
+        self.dispatched_cv.notify_all();
         true
     }
 

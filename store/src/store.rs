@@ -126,6 +126,8 @@ pub struct MessageStore {
     pub(crate) shutdown_signal: Signal,
     pub(crate) flush: FlushState,
     pub(crate) dispatched_tx: watch::Sender<u64>,
+    pub(crate) dispatched: Mutex<u64>,
+    pub(crate) dispatched_cv: Condvar,
     pub(crate) listener: RwLock<Option<ArrivalListener>>,
     pub(crate) shutdown: AtomicBool,
     pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
@@ -221,6 +223,8 @@ impl MessageStore {
                 group_target: AtomicU64::new(1),
             },
             dispatched_tx,
+            dispatched: Mutex::new(recovery.reput_from),
+            dispatched_cv: Condvar::new(),
             listener: RwLock::new(None),
             shutdown: AtomicBool::new(false),
             threads: Mutex::new(Vec::new()),
@@ -328,20 +332,13 @@ impl MessageStore {
     /// Blocking form of [`Self::wait_dispatched`] with a timeout; true if reached.
     pub fn wait_dispatched_blocking(&self, offset: u64, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
-        loop {
-            if self.reput_offset.load(Ordering::Acquire) >= offset {
-                return true;
+        let mut g = self.dispatched.lock();
+        while *g < offset {
+            if self.dispatched_cv.wait_until(&mut g, deadline).timed_out() {
+                return *g >= offset;
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            let mut rx = self.dispatched_tx.subscribe();
-            if *rx.borrow_and_update() >= offset {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(1).min(deadline - now));
         }
+        true
     }
 
     /// Bytes of commit log not yet dispatched.
