@@ -369,15 +369,10 @@ impl MessageStore {
         if let Some(s) = self.check_writable() {
             return Err(PutMessageResult::failed(s));
         }
-        let start = Instant::now();
         let r = self
             .commit_log
             .append(msgs)
             .map_err(PutMessageResult::failed)?;
-        let took = start.elapsed();
-        if took > Duration::from_millis(500) {
-            tracing::warn!(?took, "commit log append took long");
-        }
         self.put_signal.notify_if_idle();
         let end = (r.wrote_offset as u64) + r.wrote_bytes as u64;
         let wait = self.config.flush_disk_type == FlushDiskType::SyncFlush
