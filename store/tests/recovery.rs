@@ -301,6 +301,43 @@ struct Ack {
 }
 
 fn verify(store: &MessageStore, acks: &[Ack]) {
+    // The whole commit log, record by record: every byte up to the end belongs to an intact
+    // record (CRC) or an end-of-file filler, and every record is in its queue.
+    let mut off = store.get_min_phy_offset();
+    let mut records = 0;
+    while off < store.get_max_phy_offset() {
+        let data = store.get_commit_log_data(off).expect("readable log");
+        let mut p = 0;
+        while p < data.len() {
+            match parse_record(&data[p..], true) {
+                Ok(RawRecord::Message(v)) => {
+                    assert_eq!(v.commit_log_offset, off + p as i64);
+                    assert_eq!(v.topic, "CRASH");
+                    let r = store.get_message("CRASH", v.queue_id, v.queue_offset, 1, None);
+                    assert_eq!(
+                        r.messages.len(),
+                        1,
+                        "record at {} not in its queue",
+                        v.commit_log_offset
+                    );
+                    assert_eq!(&r.messages[0][..], &data[p..p + v.total_size]);
+                    p += v.total_size;
+                    records += 1;
+                }
+                Ok(RawRecord::Blank { size }) => {
+                    assert_eq!(p + size, data.len(), "filler must end the file");
+                    p += size;
+                }
+                Err(e) => panic!("garbage in the commit log at {}: {e}", off + p as i64),
+            }
+        }
+        off += data.len() as i64;
+    }
+    let queued: i64 = (0..WRITERS)
+        .map(|w| store.get_max_offset_in_queue("CRASH", w))
+        .sum();
+    assert_eq!(records, queued);
+
     for w in 0..WRITERS {
         let all = read_queue(store, "CRASH", w, 0);
         assert_eq!(all.len() as i64, store.get_max_offset_in_queue("CRASH", w));
