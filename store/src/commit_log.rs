@@ -245,15 +245,16 @@ impl CommitLog {
             (base, store_ts, first_queue_offset)
         };
 
-        let mut ids = String::new();
+        let mut ids = String::with_capacity(msgs.len() * 33);
         for (e, m) in encoded.iter().zip(msgs) {
             if !ids.is_empty() {
                 ids.push(',');
             }
-            ids.push_str(&msg_id::offset_msg_id(
+            msg_id::write_offset_msg_id(
+                &mut ids,
                 m.store_host,
                 (wrote_offset + e.start as u64) as i64,
-            ));
+            );
         }
         Ok(AppendMessageResult {
             wrote_offset: wrote_offset as i64,
