@@ -100,6 +100,9 @@ pub struct MessageStoreConfig {
     /// keeps this many bytes past the commit-log write position pre-faulted, so appends do
     /// not pay for page faults.
     pub prefault_ahead_bytes: usize,
+    /// `osPageCacheBusyTimeOutMills` (1000): a put lock held longer than this makes new puts
+    /// fail fast with `OsPageCacheBusy`.
+    pub os_page_cache_busy_timeout_mills: i64,
     /// `messageDelayLevel` ("1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h").
     pub message_delay_level: String,
 }
@@ -143,6 +146,7 @@ impl Default for MessageStoreConfig {
             offset_check_in_slave: false,
             preallocate_mapped_file: true,
             prefault_ahead_bytes: 64 << 20,
+            os_page_cache_busy_timeout_mills: 1000,
             message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
                 .into(),
         }
@@ -269,6 +273,7 @@ impl MessageStoreConfig {
             "preallocateMappedFile" => self.preallocate_mapped_file = parse(key, v)?,
             "messageDelayLevel" => self.message_delay_level = v.into(),
             "prefaultAheadBytes" => self.prefault_ahead_bytes = parse(key, v)?,
+            "osPageCacheBusyTimeOutMills" => self.os_page_cache_busy_timeout_mills = parse(key, v)?,
             _ => return Ok(false),
         }
         Ok(true)

@@ -358,6 +358,9 @@ impl MessageStore {
         if self.disk_full.load(Ordering::Acquire) {
             return Some(PutMessageStatus::ServiceNotAvailable);
         }
+        if self.is_os_page_cache_busy() {
+            return Some(PutMessageStatus::OsPageCacheBusy);
+        }
         None
     }
 
@@ -537,6 +540,13 @@ impl MessageStore {
     /// True once [`Self::shutdown`] ran.
     pub fn is_shutdown(&self) -> bool {
         self.shutdown.load(Ordering::Acquire)
+    }
+
+    /// True when the put lock has been held longer than `osPageCacheBusyTimeOutMills` (the
+    /// broker's fast-failure check; puts then fail with `OsPageCacheBusy`).
+    pub fn is_os_page_cache_busy(&self) -> bool {
+        let held = self.commit_log.lock_held_ms();
+        held > self.config.os_page_cache_busy_timeout_mills && held < 10_000_000
     }
 
     /// True when writes are refused because the disk is nearly full.
