@@ -34,6 +34,7 @@ load; "$BIN" fsync "$DIR/fsync" 400
 load; "$BIN" async "$DIR/async1" 1 1000000
 load; "$BIN" async "$DIR/async4" 4 1000000
 load; "$BIN" sync "$DIR/sync" 64 5
+load; "$BIN" sync-threads "$DIR/sync" 64 5
 load; "$BIN" fsync "$DIR/fsync" 400
 load; "$BIN" read "$DIR/read" 1000000
 # Apache defaults: the checkpoint is persisted by the 60 s thorough consume-queue flush, so a

@@ -21,10 +21,14 @@ impl MessageStore {
         let ts = self.commit_log.last_store_timestamp();
         let max = self.commit_log.max_offset();
         let before = self.commit_log.files().flushed_where();
+        let t = Instant::now();
         match self.commit_log.flush(least_pages) {
             Ok(f) => {
                 if f > before {
                     self.flush.flush_count.fetch_add(1, Ordering::Relaxed);
+                    self.flush
+                        .flush_nanos
+                        .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
                 }
                 if f >= max && ts > 0 {
                     self.checkpoint.set_physic_msg_timestamp(ts);

@@ -108,6 +108,7 @@ pub(crate) struct FlushState {
     pub(crate) flushed_cv: Condvar,
     pub(crate) flushed_tx: watch::Sender<u64>,
     pub(crate) flush_count: AtomicU64,
+    pub(crate) flush_nanos: AtomicU64,
     /// Flush requests since the current group started forming.
     pub(crate) pending: AtomicU64,
     /// Requests the group-commit thread expects before flushing (size of the last group).
@@ -219,6 +220,7 @@ impl MessageStore {
                 flushed_cv: Condvar::new(),
                 flushed_tx,
                 flush_count: AtomicU64::new(0),
+                flush_nanos: AtomicU64::new(0),
                 pending: AtomicU64::new(0),
                 group_target: AtomicU64::new(1),
             },
@@ -316,6 +318,11 @@ impl MessageStore {
     /// Number of commit-log flushes that wrote something (group commits under SYNC_FLUSH).
     pub fn commit_log_flush_count(&self) -> u64 {
         self.flush.flush_count.load(Ordering::Relaxed)
+    }
+
+    /// Total time spent in commit-log flushes that wrote something.
+    pub fn commit_log_flush_time(&self) -> Duration {
+        Duration::from_nanos(self.flush.flush_nanos.load(Ordering::Relaxed))
     }
 
     /// A receiver of the commit-log offset known to be on disk.
