@@ -85,7 +85,8 @@ impl CommitLog {
         prealloc: bool,
     ) -> Self {
         Self {
-            files: MappedFileQueue::new(dir, file_size as usize, prealloc),
+            files: MappedFileQueue::new(dir, file_size as usize, prealloc)
+                .with_reserved_blocks(true),
             put_lock: Mutex::new(HashMap::new()),
             max_message_size,
             last_store_timestamp: AtomicI64::new(0),

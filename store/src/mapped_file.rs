@@ -47,6 +47,7 @@ pub struct MappedFile {
     flushed: AtomicUsize,
     populated: AtomicUsize,
     available: AtomicBool,
+    reserved: bool,
 }
 
 impl std::fmt::Debug for MappedFile {
@@ -61,6 +62,17 @@ impl std::fmt::Debug for MappedFile {
 impl MappedFile {
     /// Creates (or opens) `dir/{offset}` with exactly `file_size` bytes and maps it.
     pub fn create(dir: &Path, file_from_offset: u64, file_size: usize) -> Result<Self> {
+        Self::create_with(dir, file_from_offset, file_size, false)
+    }
+
+    /// Like [`Self::create`]; with `reserve` the blocks are allocated up front (`fallocate`),
+    /// so a full disk fails here instead of raising SIGBUS on a page fault while appending.
+    pub fn create_with(
+        dir: &Path,
+        file_from_offset: u64,
+        file_size: usize,
+        reserve: bool,
+    ) -> Result<Self> {
         let path = dir.join(offset_to_file_name(file_from_offset));
         let file = OpenOptions::new()
             .read(true)
@@ -74,9 +86,13 @@ impl MappedFile {
         // Reserve the blocks up front: a full disk then fails here instead of raising SIGBUS
         // on a page fault while appending. File systems without fallocate are tolerated.
         // SAFETY: plain fallocate on an owned descriptor.
-        let rc = unsafe {
-            use std::os::fd::AsRawFd;
-            libc::fallocate(file.as_raw_fd(), 0, 0, file_size as libc::off_t)
+        let rc = if !reserve {
+            0
+        } else {
+            unsafe {
+                use std::os::fd::AsRawFd;
+                libc::fallocate(file.as_raw_fd(), 0, 0, file_size as libc::off_t)
+            }
         };
         if rc != 0 {
             let err = std::io::Error::last_os_error();
@@ -85,7 +101,9 @@ impl MappedFile {
                 return Err(StoreError::io("fallocate", &path, err));
             }
         }
-        Self::map(path, file, file_from_offset, file_size)
+        let mut mf = Self::map(path, file, file_from_offset, file_size)?;
+        mf.reserved = reserve;
+        Ok(mf)
     }
 
     /// Opens an existing file, which must be exactly `file_size` bytes long. The write
@@ -131,7 +149,14 @@ impl MappedFile {
             flushed: AtomicUsize::new(0),
             populated: AtomicUsize::new(0),
             available: AtomicBool::new(true),
+            reserved: false,
         })
+    }
+
+    /// Marks the file as one whose blocks are kept allocated (re-reserved after truncation).
+    pub fn with_reserved(mut self, reserve: bool) -> Self {
+        self.reserved = reserve;
+        self
     }
 
     /// Global offset of the first byte.
@@ -272,7 +297,7 @@ impl MappedFile {
                 )
             };
             punched = rc == 0;
-            if punched {
+            if punched && self.reserved {
                 // SAFETY: as above.
                 unsafe {
                     libc::fallocate(

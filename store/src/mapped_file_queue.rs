@@ -19,6 +19,7 @@ pub struct MappedFileQueue {
     files: RwLock<Vec<Arc<MappedFile>>>,
     flushed_where: AtomicU64,
     preallocate: bool,
+    reserve_blocks: bool,
     next: Mutex<Option<(u64, JoinHandle<Result<MappedFile>>)>>,
 }
 
@@ -31,8 +32,15 @@ impl MappedFileQueue {
             files: RwLock::new(Vec::new()),
             flushed_where: AtomicU64::new(0),
             preallocate,
+            reserve_blocks: false,
             next: Mutex::new(None),
         }
+    }
+
+    /// Allocate the blocks of new files up front (see [`MappedFile::create_with`]).
+    pub fn with_reserved_blocks(mut self, reserve: bool) -> Self {
+        self.reserve_blocks = reserve;
+        self
     }
 
     /// Directory of the files.
@@ -82,7 +90,9 @@ impl MappedFileQueue {
             {
                 return Err(StoreError::Gap(path));
             }
-            files.push(Arc::new(MappedFile::open(&path, self.file_size)?));
+            files.push(Arc::new(
+                MappedFile::open(&path, self.file_size)?.with_reserved(self.reserve_blocks),
+            ));
         }
         *self.files.write() = files;
         Ok(())
@@ -131,9 +141,10 @@ impl MappedFileQueue {
             let next = from + self.file_size as u64;
             let dir = self.dir.clone();
             let size = self.file_size;
+            let reserve = self.reserve_blocks;
             let handle = std::thread::Builder::new()
                 .name("mapped-file-prealloc".into())
-                .spawn(move || MappedFile::create(&dir, next, size))
+                .spawn(move || MappedFile::create_with(&dir, next, size, reserve))
                 .map_err(|e| StoreError::io("spawn", &self.dir, e))?;
             *self.next.lock() = Some((next, handle));
         }
@@ -155,7 +166,7 @@ impl MappedFileQueue {
                 Err(_) => tracing::warn!("preallocation thread panicked"),
             }
         }
-        MappedFile::create(&self.dir, from, self.file_size)
+        MappedFile::create_with(&self.dir, from, self.file_size, self.reserve_blocks)
     }
 
     /// The file holding global `offset`.
