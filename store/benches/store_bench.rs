@@ -4,7 +4,8 @@
 //! ```text
 //! cargo bench -p rocketmq-store --bench store_bench -- <scenario> <dir> [args]
 //!   async <dir> <writers> <messages>     1 KiB appends, ASYNC_FLUSH
-//!   sync <dir> <writers> <seconds>       1 KiB appends, SYNC_FLUSH group commit
+//!   sync <dir> <writers> <seconds>       1 KiB appends, SYNC_FLUSH group commit (tokio tasks)
+//!   sync-threads <dir> <writers> <secs>  the same with OS threads and the blocking put
 //!   fsync <dir> <count>                  median fdatasync latency of a 4 KiB append
 //!   read <dir> <messages>                write one queue, then read it sequentially
 //!   recovery-write <dir> <bytes>         (child) write until <bytes> of log, print READY
@@ -196,11 +197,58 @@ fn bench_sync(dir: &Path, writers: usize, secs: u64) {
     });
     let el = start.elapsed();
     let n = count.load(Ordering::Relaxed);
+    let flushes = store.commit_log_flush_count().max(1);
     println!(
-        "RESULT scenario=sync writers={writers} messages={n} seconds={:.3} msg_per_s={:.0} flush_timeouts={}",
+        "RESULT scenario=sync writers={writers} messages={n} seconds={:.3} msg_per_s={:.0} flush_timeouts={} flushes={flushes} msgs_per_flush={:.1} avg_flush_us={:.0} avg_cycle_us={:.0}",
         el.as_secs_f64(),
         n as f64 / el.as_secs_f64(),
-        timeouts.load(Ordering::Relaxed)
+        timeouts.load(Ordering::Relaxed),
+        n as f64 / flushes as f64,
+        store.commit_log_flush_time().as_secs_f64() * 1e6 / flushes as f64,
+        el.as_secs_f64() * 1e6 / flushes as f64
+    );
+    store.shutdown();
+    drop(store);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// SYNC_FLUSH with plain threads and the blocking put (no async runtime in the way).
+fn bench_sync_threads(dir: &Path, writers: usize, secs: u64) {
+    fresh(dir);
+    let store = MessageStore::open(config(dir, FlushDiskType::SyncFlush)).unwrap();
+    let body = Bytes::from(vec![b'y'; 1024]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..writers)
+        .map(|w| {
+            let (store, body, stop, count) =
+                (store.clone(), body.clone(), stop.clone(), count.clone());
+            std::thread::spawn(move || {
+                let m = message((w % 8) as i32, &body);
+                while !stop.load(Ordering::Relaxed) {
+                    let r = store.put_message_blocking(&m);
+                    assert!(r.is_stored());
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(secs));
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.join().unwrap();
+    }
+    let el = start.elapsed();
+    let n = count.load(Ordering::Relaxed);
+    let flushes = store.commit_log_flush_count().max(1);
+    println!(
+        "RESULT scenario=sync-threads writers={writers} messages={n} seconds={:.3} msg_per_s={:.0} flushes={flushes} msgs_per_flush={:.1} avg_flush_us={:.0} avg_cycle_us={:.0}",
+        el.as_secs_f64(),
+        n as f64 / el.as_secs_f64(),
+        n as f64 / flushes as f64,
+        store.commit_log_flush_time().as_secs_f64() * 1e6 / flushes as f64,
+        el.as_secs_f64() * 1e6 / flushes as f64
     );
     store.shutdown();
     drop(store);
@@ -319,6 +367,7 @@ fn main() {
     match args[0].as_str() {
         "async" => bench_async(&dir, num(2, 1) as usize, num(3, 1_000_000)),
         "sync" => bench_sync(&dir, num(2, 64) as usize, num(3, 5)),
+        "sync-threads" => bench_sync_threads(&dir, num(2, 64) as usize, num(3, 5)),
         "fsync" => {
             bench_fsync(&dir, num(2, 200) as usize);
         }

@@ -56,6 +56,17 @@ pub struct CommitLog {
     put_lock: Mutex<QueueTable>,
     max_message_size: usize,
     last_store_timestamp: AtomicI64,
+    /// When the current put-lock holder took the lock (ms), 0 when free.
+    lock_begin: AtomicI64,
+}
+
+/// Clears the lock-begin time when the critical section ends (also on early returns).
+struct LockBeginGuard<'a>(&'a AtomicI64);
+
+impl Drop for LockBeginGuard<'_> {
+    fn drop(&mut self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
 }
 
 struct Encoded {
@@ -74,10 +85,12 @@ impl CommitLog {
         prealloc: bool,
     ) -> Self {
         Self {
-            files: MappedFileQueue::new(dir, file_size as usize, prealloc),
+            files: MappedFileQueue::new(dir, file_size as usize, prealloc)
+                .with_reserved_blocks(true),
             put_lock: Mutex::new(HashMap::new()),
             max_message_size,
             last_store_timestamp: AtomicI64::new(0),
+            lock_begin: AtomicI64::new(0),
         }
     }
 
@@ -99,6 +112,16 @@ impl CommitLog {
     /// Offset just past the last written byte.
     pub fn max_offset(&self) -> u64 {
         self.files.max_offset()
+    }
+
+    /// How long the current put-lock holder has held the lock (ms), 0 when free.
+    pub fn lock_held_ms(&self) -> i64 {
+        let begin = self.lock_begin.load(Ordering::Relaxed);
+        if begin == 0 {
+            0
+        } else {
+            (now_ms() - begin).max(0)
+        }
     }
 
     /// Store time of the newest appended record.
@@ -195,6 +218,8 @@ impl CommitLog {
         let (wrote_offset, store_ts, first_queue_offset) = {
             let mut table = self.put_lock.lock();
             let store_ts = now_ms();
+            self.lock_begin.store(store_ts, Ordering::Relaxed);
+            let _release = LockBeginGuard(&self.lock_begin);
             let mut file = self.files.last_file_or_create(0).map_err(|e| {
                 tracing::error!("create commit log file: {e}");
                 PutMessageStatus::CreateMappedFileFailed
@@ -245,15 +270,16 @@ impl CommitLog {
             (base, store_ts, first_queue_offset)
         };
 
-        let mut ids = String::new();
+        let mut ids = String::with_capacity(msgs.len() * 33);
         for (e, m) in encoded.iter().zip(msgs) {
             if !ids.is_empty() {
                 ids.push(',');
             }
-            ids.push_str(&msg_id::offset_msg_id(
+            msg_id::write_offset_msg_id(
+                &mut ids,
                 m.store_host,
                 (wrote_offset + e.start as u64) as i64,
-            ));
+            );
         }
         Ok(AppendMessageResult {
             wrote_offset: wrote_offset as i64,

@@ -107,6 +107,12 @@ pub(crate) struct FlushState {
     pub(crate) flushed: Mutex<u64>,
     pub(crate) flushed_cv: Condvar,
     pub(crate) flushed_tx: watch::Sender<u64>,
+    pub(crate) flush_count: AtomicU64,
+    pub(crate) flush_nanos: AtomicU64,
+    /// Flush requests since the current group started forming.
+    pub(crate) pending: AtomicU64,
+    /// Requests the group-commit thread expects before flushing (size of the last group).
+    pub(crate) group_target: AtomicU64,
 }
 
 /// The message store.
@@ -121,6 +127,8 @@ pub struct MessageStore {
     pub(crate) shutdown_signal: Signal,
     pub(crate) flush: FlushState,
     pub(crate) dispatched_tx: watch::Sender<u64>,
+    pub(crate) dispatched: Mutex<u64>,
+    pub(crate) dispatched_cv: Condvar,
     pub(crate) listener: RwLock<Option<ArrivalListener>>,
     pub(crate) shutdown: AtomicBool,
     pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
@@ -211,8 +219,14 @@ impl MessageStore {
                 flushed: Mutex::new(recovery.commit_log_end),
                 flushed_cv: Condvar::new(),
                 flushed_tx,
+                flush_count: AtomicU64::new(0),
+                flush_nanos: AtomicU64::new(0),
+                pending: AtomicU64::new(0),
+                group_target: AtomicU64::new(1),
             },
             dispatched_tx,
+            dispatched: Mutex::new(recovery.reput_from),
+            dispatched_cv: Condvar::new(),
             listener: RwLock::new(None),
             shutdown: AtomicBool::new(false),
             threads: Mutex::new(Vec::new()),
@@ -301,6 +315,16 @@ impl MessageStore {
         self.dispatched_tx.subscribe()
     }
 
+    /// Number of commit-log flushes that wrote something (group commits under SYNC_FLUSH).
+    pub fn commit_log_flush_count(&self) -> u64 {
+        self.flush.flush_count.load(Ordering::Relaxed)
+    }
+
+    /// Total time spent in commit-log flushes that wrote something.
+    pub fn commit_log_flush_time(&self) -> Duration {
+        Duration::from_nanos(self.flush.flush_nanos.load(Ordering::Relaxed))
+    }
+
     /// A receiver of the commit-log offset known to be on disk.
     pub fn subscribe_flushed(&self) -> watch::Receiver<u64> {
         self.flush.flushed_tx.subscribe()
@@ -315,20 +339,13 @@ impl MessageStore {
     /// Blocking form of [`Self::wait_dispatched`] with a timeout; true if reached.
     pub fn wait_dispatched_blocking(&self, offset: u64, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
-        loop {
-            if self.reput_offset.load(Ordering::Acquire) >= offset {
-                return true;
+        let mut g = self.dispatched.lock();
+        while *g < offset {
+            if self.dispatched_cv.wait_until(&mut g, deadline).timed_out() {
+                return *g >= offset;
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            let mut rx = self.dispatched_tx.subscribe();
-            if *rx.borrow_and_update() >= offset {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(1).min(deadline - now));
         }
+        true
     }
 
     /// Bytes of commit log not yet dispatched.
@@ -348,6 +365,9 @@ impl MessageStore {
         if self.disk_full.load(Ordering::Acquire) {
             return Some(PutMessageStatus::ServiceNotAvailable);
         }
+        if self.is_os_page_cache_busy() {
+            return Some(PutMessageStatus::OsPageCacheBusy);
+        }
         None
     }
 
@@ -359,15 +379,10 @@ impl MessageStore {
         if let Some(s) = self.check_writable() {
             return Err(PutMessageResult::failed(s));
         }
-        let start = Instant::now();
         let r = self
             .commit_log
             .append(msgs)
             .map_err(PutMessageResult::failed)?;
-        let took = start.elapsed();
-        if took > Duration::from_millis(500) {
-            tracing::warn!(?took, "commit log append took long");
-        }
         self.put_signal.notify_if_idle();
         let end = (r.wrote_offset as u64) + r.wrote_bytes as u64;
         let wait = self.config.flush_disk_type == FlushDiskType::SyncFlush
@@ -377,7 +392,12 @@ impl MessageStore {
             if *req < end {
                 *req = end;
             }
-            self.flush.request_cv.notify_one();
+            // Wake the group-commit thread only once the expected group is complete (or for
+            // the first request); it also wakes itself after a short deadline.
+            let pending = self.flush.pending.fetch_add(1, Ordering::AcqRel) + 1;
+            if pending == 1 || pending >= self.flush.group_target.load(Ordering::Acquire) {
+                self.flush.request_cv.notify_one();
+            }
         }
         Ok((
             PutMessageResult {
@@ -527,6 +547,13 @@ impl MessageStore {
     /// True once [`Self::shutdown`] ran.
     pub fn is_shutdown(&self) -> bool {
         self.shutdown.load(Ordering::Acquire)
+    }
+
+    /// True when the put lock has been held longer than `osPageCacheBusyTimeOutMills` (the
+    /// broker's fast-failure check; puts then fail with `OsPageCacheBusy`).
+    pub fn is_os_page_cache_busy(&self) -> bool {
+        let held = self.commit_log.lock_held_ms();
+        held > self.config.os_page_cache_busy_timeout_mills && held < 10_000_000
     }
 
     /// True when writes are refused because the disk is nearly full.

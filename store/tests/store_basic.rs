@@ -101,6 +101,19 @@ fn put_get_statuses_and_roll_over() {
         store.get_message("T", 0, 0, 32, Some(&even)).messages.len(),
         32
     );
+    let even_code = tags_hash_code(Some("even"));
+    let closure = move |code: i64| code == even_code;
+    assert_eq!(
+        store
+            .get_message("T", 0, 0, 7, Some(&closure))
+            .messages
+            .len(),
+        7
+    );
+    assert_eq!(
+        store.get_message("T", 1, 0, 7, Some(&closure)).status,
+        GetMessageStatus::NoMatchedMessage
+    );
     store.shutdown();
     assert!(!dir.path().join("abort").exists());
 }
