@@ -304,7 +304,16 @@ impl IndexService {
         paths.sort();
         let mut files = Vec::new();
         for p in paths {
-            let f = IndexFile::open(&p, self.slots, self.max_index)?;
+            // Index files can be rebuilt from the commit log, so a damaged one (e.g. a crash
+            // between creating and sizing it) is deleted rather than failing the open.
+            let f = match IndexFile::open(&p, self.slots, self.max_index) {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::warn!(path = %p.display(), "dropping unusable index file: {e}");
+                    std::fs::remove_file(&p).map_err(|e| StoreError::io("delete", &p, e))?;
+                    continue;
+                }
+            };
             if abnormal && f.end_timestamp() > checkpoint_index_ts {
                 tracing::info!(path = %p.display(), "deleting index file newer than checkpoint");
                 f.destroy().map_err(|e| StoreError::io("delete", &p, e))?;
@@ -364,6 +373,10 @@ impl IndexService {
         phy_offset: i64,
         store_timestamp: i64,
     ) -> Result<Option<Arc<IndexFile>>> {
+        let mut keys = keys.filter(|k| !k.is_empty()).peekable();
+        if keys.peek().is_none() {
+            return Ok(None);
+        }
         let (mut file, mut full) = self.writable_file(store_timestamp)?;
         if phy_offset <= file.end_phy_offset() && file.inner.read().index_count() > 1 {
             return Ok(full); // already indexed

@@ -293,8 +293,23 @@ impl MessageDecodeError {
 /// Appends the V1 record of `msg` to `buf` and returns its length. TOTALSIZE, BODYCRC and the
 /// host IPv6 sysflag bits are computed; every other field is written as given.
 pub fn encode_record(msg: &MessageExt, buf: &mut BytesMut) -> Result<usize, MessageEncodeError> {
-    let props = properties::encode(&msg.properties);
-    encode_record_with_properties(msg, &props, buf)
+    let len = properties::encoded_len(&msg.properties);
+    encode_inner(msg, len, buf, |buf| {
+        // Same bytes as `properties::encode`, written straight into the buffer.
+        let mut first = true;
+        for (k, v) in msg.properties.iter() {
+            if k.is_empty() || v.is_empty() {
+                continue;
+            }
+            if !first {
+                buf.put_u8(properties::PROPERTY_SEPARATOR as u8);
+            }
+            first = false;
+            buf.put_slice(k.as_bytes());
+            buf.put_u8(properties::NAME_VALUE_SEPARATOR as u8);
+            buf.put_slice(v.as_bytes());
+        }
+    })
 }
 
 /// Like [`encode_record`] but with an already encoded properties string (`msg.properties` is
@@ -304,12 +319,21 @@ pub fn encode_record_with_properties(
     props: &str,
     buf: &mut BytesMut,
 ) -> Result<usize, MessageEncodeError> {
+    encode_inner(msg, props.len(), buf, |buf| buf.put_slice(props.as_bytes()))
+}
+
+fn encode_inner(
+    msg: &MessageExt,
+    props_len: usize,
+    buf: &mut BytesMut,
+    write_props: impl FnOnce(&mut BytesMut),
+) -> Result<usize, MessageEncodeError> {
     let topic = msg.topic.as_bytes();
     if topic.is_empty() || topic.len() > MAX_TOPIC_LEN {
         return Err(MessageEncodeError::TopicLength(topic.len()));
     }
-    if props.len() > MAX_PROPERTIES_LEN {
-        return Err(MessageEncodeError::PropertiesLength(props.len()));
+    if props_len > MAX_PROPERTIES_LEN {
+        return Err(MessageEncodeError::PropertiesLength(props_len));
     }
     if msg.body.len() > (i32::MAX as usize) / 2 {
         return Err(MessageEncodeError::BodyLength(msg.body.len()));
@@ -323,7 +347,7 @@ pub fn encode_record_with_properties(
     if store_v6 {
         sys_flag |= sysflag::STOREHOST_V6;
     }
-    let size = record_size(born_v6, store_v6, msg.body.len(), topic.len(), props.len());
+    let size = record_size(born_v6, store_v6, msg.body.len(), topic.len(), props_len);
     buf.reserve(size);
     buf.put_i32(size as i32);
     buf.put_i32(MESSAGE_MAGIC_CODE);
@@ -343,8 +367,8 @@ pub fn encode_record_with_properties(
     buf.put_slice(&msg.body);
     buf.put_u8(topic.len() as u8);
     buf.put_slice(topic);
-    buf.put_i16(props.len() as i16);
-    buf.put_slice(props.as_bytes());
+    buf.put_i16(props_len as i16);
+    write_props(buf);
     Ok(size)
 }
 

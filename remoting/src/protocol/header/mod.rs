@@ -5,9 +5,11 @@
 //! produce an error that names the field.
 
 mod broker;
+mod client_extra;
 mod namesrv;
 
 pub use broker::*;
+pub use client_extra::*;
 
 pub use namesrv::*;
 

@@ -1,0 +1,6 @@
+//! Integration tests against an in-process `mqnamesrv` + `mqbroker` from this repository.
+
+mod cluster;
+mod producer;
+mod push;
+mod tools;
