@@ -57,6 +57,7 @@ struct FakeState {
     wiped: Vec<(String, String)>,
     restored: Vec<(String, String)>,
     unreachable: bool,
+    empty_on: Vec<String>,
 }
 
 impl FakeAdmin {
@@ -84,6 +85,11 @@ impl FakeAdmin {
             .backlog
             .insert(broker_addr.into(), backlog);
     }
+    /// Name servers whose address starts with `prefix` answer with an empty view (e.g. restarted
+    /// and not yet re-registered to).
+    pub fn empty_on(&self, prefix: &str) {
+        self.inner.lock().unwrap().empty_on.push(prefix.into());
+    }
     pub fn set_unreachable(&self, unreachable: bool) {
         self.inner.lock().unwrap().unreachable = unreachable;
     }
@@ -106,6 +112,9 @@ impl RocketMqAdmin for FakeAdmin {
                 addr: namesrv.into(),
                 message: "fake: unreachable".into(),
             });
+        }
+        if s.empty_on.iter().any(|p| namesrv.starts_with(p.as_str())) {
+            return Ok(ClusterView::default());
         }
         Ok(s.view.clone())
     }

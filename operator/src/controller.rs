@@ -771,16 +771,14 @@ async fn observe(
         sts_ready(ns_sts.as_ref(), rmq.spec.name_server.replicas);
     status.name_servers_ready = ns_ready;
 
-    // ask the name servers (first one that answers) what is registered
-    let mut view: Option<ClusterView> = None;
-    let mut last_err = None;
+    // ask every name server what is registered: a master counts as registered only when every
+    // name server that answers knows it (clients may ask any of them)
+    let mut views: Vec<ClusterView> = vec![];
+    let mut ns_errors: Vec<String> = vec![];
     for a in addr.split(';') {
         match ctx.admin.cluster_info(a).await {
-            Ok(v) => {
-                view = Some(v);
-                break;
-            }
-            Err(e) => last_err = Some(e),
+            Ok(v) => views.push(v),
+            Err(e) => ns_errors.push(e.to_string()),
         }
     }
 
@@ -824,12 +822,19 @@ async fn observe(
             })
             .unwrap_or_default();
         pod_status.sort_by(|a, b| a.name.cmp(&b.name));
-        let ids: Vec<i64> = view
-            .as_ref()
-            .and_then(|v| v.brokers.get(&broker_name))
-            .map(|m| m.keys().copied().collect())
-            .unwrap_or_default();
-        let master_registered = ids.contains(&0);
+        let ids: Vec<i64> = views
+            .iter()
+            .filter_map(|v| v.brokers.get(&broker_name))
+            .flat_map(|m| m.keys().copied())
+            .collect::<std::collections::BTreeSet<i64>>()
+            .into_iter()
+            .collect();
+        let master_registered = !views.is_empty()
+            && views.iter().all(|v| {
+                v.brokers
+                    .get(&broker_name)
+                    .is_some_and(|m| m.contains_key(&0))
+            });
         let drain = draining
             .iter()
             .find(|d| d.group == g)
@@ -867,12 +872,8 @@ async fn observe(
                 rmq.spec.name_server.replicas
             ),
         )
-    } else if view.is_none() {
-        (
-            false,
-            "NameServerUnreachable",
-            last_err.map(|e| e.to_string()).unwrap_or_default(),
-        )
+    } else if views.is_empty() {
+        (false, "NameServerUnreachable", ns_errors.join("; "))
     } else if !all_groups {
         (
             false,
@@ -909,18 +910,23 @@ async fn observe(
             "all StatefulSets are up to date".to_string(),
         )
     };
-    let (degraded, deg_reason, deg_msg) = if ns_all_ready && view.is_none() {
+    let (degraded, deg_reason, deg_msg) = if ns_all_ready && !ns_errors.is_empty() {
         (
             true,
             "NameServerUnreachable",
-            "name servers are ready but do not answer GET_BROKER_CLUSTER_INFO".to_string(),
+            format!(
+                "{} of {} name servers do not answer GET_BROKER_CLUSTER_INFO: {}",
+                ns_errors.len(),
+                rmq.spec.name_server.replicas,
+                ns_errors.join("; ")
+            ),
         )
     } else if !unregistered.is_empty() {
         (
             true,
             "MasterNotRegistered",
             format!(
-                "no master (brokerId 0) registered for {}",
+                "no master (brokerId 0) registered on every name server for {}",
                 unregistered.join(", ")
             ),
         )

@@ -415,6 +415,19 @@ async fn ready_when_pods_ready_and_masters_registered() {
         ]
     );
 
+    // a name server that lost its registrations (restarted): no longer ready
+    e.admin.empty_on("sync-namesrv-1.");
+    e.reconcile().await;
+    let st = e.status().await;
+    assert_eq!(cond(&st, "Ready"), ("False", "BrokerGroupsNotReady"));
+    assert_eq!(cond(&st, "Degraded"), ("True", "MasterNotRegistered"));
+    assert_eq!(
+        st.groups[0].registered_broker_ids,
+        [0, 1],
+        "union over name servers"
+    );
+    assert!(!st.groups[0].master_registered);
+
     // the master of group 1 disappears from the name server while its slave stays: degraded
     let rmq = cluster(SYNC);
     let n = Names::new(&rmq);
