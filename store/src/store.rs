@@ -5,7 +5,7 @@
 //! ## Puts and flushing
 //! [`MessageStore::put_message`] / [`MessageStore::put_messages`] are `async`: with
 //! `SYNC_FLUSH` (and the message's `WAIT` property not `"false"`) the future resolves once a
-//! group commit covers the record, or with [`PutMessageStatus::FlushDiskTimeout`] after
+//! group commit covers the record, or with [`crate::PutMessageStatus::FlushDiskTimeout`] after
 //! `syncFlushTimeout` (the message is stored either way). With `ASYNC_FLUSH` it resolves
 //! right after the append. They need a Tokio runtime with the time driver.
 //! [`MessageStore::put_message_blocking`] does the same on a plain thread.
