@@ -436,7 +436,11 @@ fn crash_kill_and_recover() {
 
 #[test]
 fn crash_kill_during_retention() {
-    crash_rounds(10, true);
+    let rounds: u64 = std::env::var("STORE_CRASH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    crash_rounds(rounds, true);
 }
 
 fn crash_rounds(rounds: u64, with_retention: bool) {
