@@ -422,6 +422,15 @@ fn verify(store: &MessageStore, acks: &[Ack]) {
         assert_eq!(m.commit_log_offset, a.phys);
         assert_eq!(m.body, body_for(a.round, a.writer, a.n).as_bytes());
     }
+    // The index survives crashes too: a sample of acknowledged keys is found by key.
+    for a in acks.iter().step_by(37) {
+        if a.phys < store.get_min_phy_offset() {
+            continue;
+        }
+        let key = format!("r{}w{}n{}", a.round, a.writer, a.n);
+        let q = store.query_message("CRASH", &key, 32, 0, i64::MAX);
+        assert_eq!(q.offsets, vec![a.phys], "index lookup of {key}");
+    }
 }
 
 #[test]
