@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use remoting::message::{self, BLANK_MAGIC_CODE, MessageExt, RawRecord, msg_id, record, sysflag};
 
@@ -30,11 +30,6 @@ pub const END_FILE_MIN_BLANK_LENGTH: usize = 8;
 
 thread_local! {
     static ENCODE_BUF: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
-}
-
-/// Key of the topic-queue table.
-pub fn queue_key(topic: &str, queue_id: i32) -> String {
-    format!("{topic}-{queue_id}")
 }
 
 /// What recovery found while verifying the commit log.
@@ -453,13 +448,5 @@ impl CommitLog {
     /// Flushes (see [`MappedFileQueue::flush`]).
     pub fn flush(&self, least_pages: usize) -> std::io::Result<u64> {
         self.files.flush(least_pages)
-    }
-
-    /// Puts the BLANK-filler bytes for tests of torn files (`[size, magic]`).
-    pub fn blank_record(size: usize) -> Bytes {
-        let mut b = BytesMut::with_capacity(8);
-        b.put_i32(size as i32);
-        b.put_i32(BLANK_MAGIC_CODE);
-        b.freeze()
     }
 }

@@ -53,6 +53,7 @@ pub use results::*;
 pub mod dispatch;
 pub mod flush;
 pub mod get;
+pub mod put;
 pub mod recovery;
 pub mod retention;
 pub mod store;

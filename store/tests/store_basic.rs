@@ -300,7 +300,7 @@ fn offset_by_timestamp_across_file_boundaries() {
     let mut times = Vec::new();
     for i in 0..40 {
         let r = store
-            .put_message_blocking(&msg("TS", 0, format!("{i}"), &[]))
+            .put_message_blocking(&msg("TS", 0, format!("{i}-{}", "t".repeat(5000)), &[]))
             .append
             .unwrap();
         times.push(r.store_timestamp);
@@ -310,7 +310,10 @@ fn offset_by_timestamp_across_file_boundaries() {
         }
     }
     wait_all_dispatched(&store);
+    // Both the consume queue (8 units per file) and the commit log (64 KiB files, ~12
+    // messages each) span several files.
     assert!(store.find_consume_queue("TS", 0).unwrap().files().len() >= 5);
+    assert!(store.get_max_phy_offset() > 3 * 64 * 1024);
     for (i, t) in times.iter().enumerate() {
         assert_eq!(
             store.get_offset_in_queue_by_time("TS", 0, *t),

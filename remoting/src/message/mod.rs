@@ -13,6 +13,7 @@
 //! * [`batch`]: the SEND_BATCH_MESSAGE body (inner messages back to back).
 
 pub mod batch;
+pub mod error;
 pub mod msg_id;
 pub mod properties;
 pub mod record;
