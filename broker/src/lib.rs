@@ -8,6 +8,7 @@ pub mod client;
 pub mod config;
 pub mod consumer_offset;
 pub mod context;
+pub mod filter;
 pub mod long_polling;
 pub mod namesrv_api;
 pub mod persist;

@@ -22,6 +22,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
@@ -66,19 +67,9 @@ fn main() -> ExitCode {
             "The Name Server boot success. serializeType=JSON, address {}",
             srv.local_addr()
         );
-        wait_for_signal().await;
+        remoting::server::shutdown_signal().await;
         info!("shutdown signal received");
         srv.shutdown().await;
         ExitCode::SUCCESS
     })
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
 }

@@ -184,3 +184,14 @@ async fn accept_loop(
         }
     }
 }
+
+/// Completes on SIGTERM or SIGINT (what the server binaries wait for before a graceful stop).
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use remoting::message::{self, BLANK_MAGIC_CODE, MessageExt, RawRecord, msg_id, record, sysflag};
 
@@ -28,9 +28,8 @@ pub fn now_ms() -> i64 {
 /// Minimum free bytes left at the end of a file (room for a BLANK filler).
 pub const END_FILE_MIN_BLANK_LENGTH: usize = 8;
 
-/// Key of the topic-queue table.
-pub fn queue_key(topic: &str, queue_id: i32) -> String {
-    format!("{topic}-{queue_id}")
+thread_local! {
+    static ENCODE_BUF: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
 }
 
 /// What recovery found while verifying the commit log.
@@ -42,18 +41,33 @@ pub struct LogScan {
     pub corruption: Option<String>,
 }
 
+/// Next queue offset per topic and queue id (Apache `topicQueueTable`, keyed `topic-queueId`
+/// there; nested here so lookups do not allocate).
+type QueueTable = HashMap<String, HashMap<i32, i64>>;
+
 /// The commit log.
 pub struct CommitLog {
     files: MappedFileQueue,
-    put_lock: Mutex<HashMap<String, i64>>,
+    put_lock: Mutex<QueueTable>,
     max_message_size: usize,
     last_store_timestamp: AtomicI64,
+    /// When the current put-lock holder took the lock (ms), 0 when free.
+    lock_begin: AtomicI64,
+}
+
+/// Clears the lock-begin time when the critical section ends (also on early returns).
+struct LockBeginGuard<'a>(&'a AtomicI64);
+
+impl Drop for LockBeginGuard<'_> {
+    fn drop(&mut self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
 }
 
 struct Encoded {
     start: usize,
     len: usize,
-    key: Option<String>,
+    key: bool,
     store_ts_pos: usize,
 }
 
@@ -66,10 +80,12 @@ impl CommitLog {
         prealloc: bool,
     ) -> Self {
         Self {
-            files: MappedFileQueue::new(dir, file_size as usize, prealloc),
+            files: MappedFileQueue::new(dir, file_size as usize, prealloc)
+                .with_reserved_blocks(true),
             put_lock: Mutex::new(HashMap::new()),
             max_message_size,
             last_store_timestamp: AtomicI64::new(0),
+            lock_begin: AtomicI64::new(0),
         }
     }
 
@@ -93,28 +109,45 @@ impl CommitLog {
         self.files.max_offset()
     }
 
+    /// How long the current put-lock holder has held the lock (ms), 0 when free.
+    pub fn lock_held_ms(&self) -> i64 {
+        let begin = self.lock_begin.load(Ordering::Relaxed);
+        if begin == 0 {
+            0
+        } else {
+            (now_ms() - begin).max(0)
+        }
+    }
+
     /// Store time of the newest appended record.
     pub fn last_store_timestamp(&self) -> i64 {
         self.last_store_timestamp.load(Ordering::Acquire)
     }
 
     /// Replaces the topic-queue table (next queue offset per `topic-queueId`).
-    pub fn set_topic_queue_table(&self, table: HashMap<String, i64>) {
-        *self.put_lock.lock() = table;
+    pub fn set_topic_queue_table(&self, table: HashMap<(String, i32), i64>) {
+        let mut t = self.put_lock.lock();
+        t.clear();
+        for ((topic, q), v) in table {
+            t.entry(topic).or_default().insert(q, v);
+        }
     }
 
     /// Next queue offset of a queue.
     pub fn next_queue_offset(&self, topic: &str, queue_id: i32) -> i64 {
-        *self
-            .put_lock
+        self.put_lock
             .lock()
-            .get(&queue_key(topic, queue_id))
-            .unwrap_or(&0)
+            .get(topic)
+            .and_then(|m| m.get(&queue_id))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Removes a queue from the table (topic deleted).
     pub fn remove_queue(&self, topic: &str, queue_id: i32) {
-        self.put_lock.lock().remove(&queue_key(topic, queue_id));
+        if let Some(m) = self.put_lock.lock().get_mut(topic) {
+            m.remove(&queue_id);
+        }
     }
 
     /// Appends messages (one record each, all in the same file). Each gets its own physical
@@ -123,7 +156,21 @@ impl CommitLog {
         if msgs.is_empty() {
             return Err(PutMessageStatus::MessageIllegal);
         }
-        let mut buf = BytesMut::new();
+        // Reuse one encode buffer per thread (no allocation per put).
+        let mut buf = ENCODE_BUF.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        buf.clear();
+        let result = self.append_with(msgs, &mut buf);
+        if buf.capacity() <= 8 << 20 {
+            ENCODE_BUF.with(|b| *b.borrow_mut() = buf);
+        }
+        result
+    }
+
+    fn append_with(
+        &self,
+        msgs: &[MessageExt],
+        buf: &mut BytesMut,
+    ) -> Result<AppendMessageResult, PutMessageStatus> {
         let mut encoded = Vec::with_capacity(msgs.len());
         let mut total_body = 0usize;
         for m in msgs {
@@ -133,7 +180,7 @@ impl CommitLog {
                 return Err(PutMessageStatus::MessageIllegal);
             }
             let start = buf.len();
-            let len = record::encode_record(m, &mut buf).map_err(|e| {
+            let len = record::encode_record(m, buf).map_err(|e| {
                 tracing::warn!(topic = %m.topic, "illegal message: {e}");
                 match e {
                     message::MessageEncodeError::PropertiesLength(_) => {
@@ -146,9 +193,7 @@ impl CommitLog {
                 return Err(PutMessageStatus::MessageIllegal);
             }
             let tx = sysflag::transaction_type(m.sys_flag);
-            let key = (tx == sysflag::TRANSACTION_NOT_TYPE
-                || tx == sysflag::TRANSACTION_COMMIT_TYPE)
-                .then(|| queue_key(&m.topic, m.queue_id));
+            let key = tx == sysflag::TRANSACTION_NOT_TYPE || tx == sysflag::TRANSACTION_COMMIT_TYPE;
             encoded.push(Encoded {
                 start,
                 len,
@@ -168,6 +213,8 @@ impl CommitLog {
         let (wrote_offset, store_ts, first_queue_offset) = {
             let mut table = self.put_lock.lock();
             let store_ts = now_ms();
+            self.lock_begin.store(store_ts, Ordering::Relaxed);
+            let _release = LockBeginGuard(&self.lock_begin);
             let mut file = self.files.last_file_or_create(0).map_err(|e| {
                 tracing::error!("create commit log file: {e}");
                 PutMessageStatus::CreateMappedFileFailed
@@ -187,17 +234,21 @@ impl CommitLog {
             let mut first_queue_offset = 0;
             for (i, e) in encoded.iter().enumerate() {
                 let rec = &mut buf[e.start..e.start + e.len];
-                let q = match &e.key {
-                    Some(k) => {
-                        let slot = match table.get_mut(k.as_str()) {
-                            Some(v) => v,
-                            None => table.entry(k.clone()).or_insert(0),
-                        };
-                        let q = *slot;
-                        *slot += 1;
-                        q
-                    }
-                    None => 0,
+                let q = if e.key {
+                    let m = &msgs[i];
+                    let slot = match table.get_mut(m.topic.as_str()) {
+                        Some(qs) => qs.entry(m.queue_id).or_insert(0),
+                        None => table
+                            .entry(m.topic.clone())
+                            .or_default()
+                            .entry(m.queue_id)
+                            .or_insert(0),
+                    };
+                    let q = *slot;
+                    *slot += 1;
+                    q
+                } else {
+                    0
                 };
                 if i == 0 {
                     first_queue_offset = q;
@@ -208,23 +259,27 @@ impl CommitLog {
                     .copy_from_slice(&((base + e.start as u64) as i64).to_be_bytes());
                 rec[e.store_ts_pos..e.store_ts_pos + 8].copy_from_slice(&store_ts.to_be_bytes());
             }
-            let ok = file.append(&buf);
+            let ok = file.append(buf);
             debug_assert!(ok);
             self.last_store_timestamp.store(store_ts, Ordering::Release);
             (base, store_ts, first_queue_offset)
         };
 
-        let ids: Vec<String> = encoded
-            .iter()
-            .zip(msgs)
-            .map(|(e, m)| {
-                msg_id::offset_msg_id(m.store_host, (wrote_offset + e.start as u64) as i64)
-            })
-            .collect();
+        let mut ids = String::with_capacity(msgs.len() * 33);
+        for (e, m) in encoded.iter().zip(msgs) {
+            if !ids.is_empty() {
+                ids.push(',');
+            }
+            msg_id::write_offset_msg_id(
+                &mut ids,
+                m.store_host,
+                (wrote_offset + e.start as u64) as i64,
+            );
+        }
         Ok(AppendMessageResult {
             wrote_offset: wrote_offset as i64,
             wrote_bytes: total,
-            msg_id: ids.join(","),
+            msg_id: ids,
             store_timestamp: store_ts,
             logics_offset: first_queue_offset,
             msg_num: msgs.len(),
@@ -393,13 +448,5 @@ impl CommitLog {
     /// Flushes (see [`MappedFileQueue::flush`]).
     pub fn flush(&self, least_pages: usize) -> std::io::Result<u64> {
         self.files.flush(least_pages)
-    }
-
-    /// Puts the BLANK-filler bytes for tests of torn files (`[size, magic]`).
-    pub fn blank_record(size: usize) -> Bytes {
-        let mut b = BytesMut::with_capacity(8);
-        b.put_i32(size as i32);
-        b.put_i32(BLANK_MAGIC_CODE);
-        b.freeze()
     }
 }

@@ -96,6 +96,13 @@ pub struct MessageStoreConfig {
     /// `preallocateMappedFile` (true, this store's own key): create the next commit-log file
     /// in the background.
     pub preallocate_mapped_file: bool,
+    /// `prefaultAheadBytes` (64 MiB, this store's own key; 0 disables): a background thread
+    /// keeps this many bytes past the commit-log write position pre-faulted, so appends do
+    /// not pay for page faults.
+    pub prefault_ahead_bytes: usize,
+    /// `osPageCacheBusyTimeOutMills` (1000): a put lock held longer than this makes new puts
+    /// fail fast with `OsPageCacheBusy`.
+    pub os_page_cache_busy_timeout_mills: i64,
     /// `messageDelayLevel` ("1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h").
     pub message_delay_level: String,
 }
@@ -138,6 +145,8 @@ impl Default for MessageStoreConfig {
             max_msgs_num_batch: 64,
             offset_check_in_slave: false,
             preallocate_mapped_file: true,
+            prefault_ahead_bytes: 64 << 20,
+            os_page_cache_busy_timeout_mills: 1000,
             message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
                 .into(),
         }
@@ -169,6 +178,22 @@ impl MessageStoreConfig {
             c.set(k, v)?;
         }
         Ok(c)
+    }
+
+    /// Builds a configuration from the text of a Java properties file such as `broker.conf`
+    /// (`key=value` or `key: value` lines; `#` and `!` start comments; keys the store does
+    /// not use are ignored).
+    pub fn from_properties_text(text: &str) -> Result<Self> {
+        let pairs: Vec<(&str, &str)> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
+            .filter_map(|l| {
+                let i = l.find(['=', ':'])?;
+                Some((l[..i].trim(), l[i + 1..].trim()))
+            })
+            .collect();
+        Self::from_properties(pairs)
     }
 
     /// Sets one key by its Apache name. Returns `Ok(false)` for a key the store does not use.
@@ -247,6 +272,8 @@ impl MessageStoreConfig {
             "offsetCheckInSlave" => self.offset_check_in_slave = parse(key, v)?,
             "preallocateMappedFile" => self.preallocate_mapped_file = parse(key, v)?,
             "messageDelayLevel" => self.message_delay_level = v.into(),
+            "prefaultAheadBytes" => self.prefault_ahead_bytes = parse(key, v)?,
+            "osPageCacheBusyTimeOutMills" => self.os_page_cache_busy_timeout_mills = parse(key, v)?,
             _ => return Ok(false),
         }
         Ok(true)

@@ -193,13 +193,29 @@ impl ConsumeQueue {
         } else if !self.files.is_empty() && expected < current {
             return Ok(false);
         } else if !self.files.is_empty() && expected > current {
+            // Units are missing (their records were never dispatched). Apache appends at the
+            // wrong position; filler units keep every later unit at its own index instead.
             tracing::error!(
                 topic = %self.topic,
                 queue_id = self.queue_id,
                 expected,
                 current,
-                "[BUG] consume queue gap; appending anyway"
+                "consume queue gap; padding with filler units"
             );
+            let filler = CqUnit {
+                commit_log_offset: 0,
+                size: i32::MAX,
+                tags_code: 0,
+            }
+            .encode();
+            let mut at = current;
+            while at < expected {
+                let f = self.files.last_file_or_create(at)?;
+                if !f.append(&filler) {
+                    break;
+                }
+                at += CQ_UNIT_SIZE as u64;
+            }
         }
         let f = self.files.last_file_or_create(expected)?;
         if !f.append(&unit.encode()) {
@@ -285,7 +301,11 @@ impl ConsumeQueue {
             let mut last_good = None;
             for (i, chunk) in data.chunks_exact(CQ_UNIT_SIZE).enumerate() {
                 let u = CqUnit::decode(chunk);
-                if u.size == i32::MAX || u.commit_log_offset.saturating_add(u.size as i64) <= phys {
+                if u.size == i32::MAX {
+                    // Filler: kept only if a real unit follows it.
+                    continue;
+                }
+                if u.commit_log_offset.saturating_add(u.size as i64) <= phys {
                     last_good = Some(i);
                 } else {
                     break;
@@ -379,3 +399,43 @@ impl ConsumeQueue {
 
 /// Shared handle.
 pub type ConsumeQueueRef = Arc<ConsumeQueue>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(off: i64) -> CqUnit {
+        CqUnit {
+            commit_log_offset: off,
+            size: 100,
+            tags_code: 7,
+        }
+    }
+
+    #[test]
+    fn duplicates_gaps_and_late_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let cq = ConsumeQueue::new(dir.path(), "T", 0, 20 * 4);
+        assert!(cq.put(unit(0), 0).unwrap());
+        assert!(cq.put(unit(100), 1).unwrap());
+        assert!(!cq.put(unit(100), 1).unwrap(), "duplicate skipped");
+        // Gap: units 2..5 never arrived; unit 6 still lands at index 6 (across files).
+        assert!(cq.put(unit(700), 6).unwrap());
+        assert_eq!(cq.max_offset_in_queue(), 7);
+        assert_eq!(cq.get_unit(6), Some(unit(700)));
+        assert_eq!(cq.get_unit(3).unwrap().size, i32::MAX);
+        // Cut the commit log at 200: only units 0 and 1 stay (fillers after the last good unit
+        // go too).
+        cq.truncate_dirty_logic(200).unwrap();
+        assert_eq!(cq.max_offset_in_queue(), 2);
+        assert_eq!(cq.max_physic_offset(), 200);
+
+        // A queue whose first unit is at offset 9 (older units deleted): padded, min = 9.
+        let late = ConsumeQueue::new(dir.path(), "L", 0, 20 * 4);
+        assert!(late.put(unit(5000), 9).unwrap());
+        assert_eq!(late.min_offset_in_queue(), 9);
+        assert_eq!(late.max_offset_in_queue(), 10);
+        assert_eq!(late.get_unit(9), Some(unit(5000)));
+        assert_eq!(late.get_unit(8), None);
+    }
+}

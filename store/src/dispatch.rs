@@ -10,15 +10,34 @@ use crate::consume_queue::CqUnit;
 use crate::results::ArrivalEvent;
 use crate::store::MessageStore;
 
+/// Per-step state of the dispatcher (avoids a lookup or lock per record).
+struct DispatchCtx {
+    cq: Option<std::sync::Arc<crate::consume_queue::ConsumeQueue>>,
+    listener: Option<crate::store::ArrivalListener>,
+    max_store_ts: i64,
+}
+
 /// Topic of delayed messages; their tags code is the delivery time.
 pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
 
 impl MessageStore {
+    /// Under load the loop polls every 1 ms (like Apache) so writers never pay for a wake-up;
+    /// after 50 idle polls it parks until a writer notifies it.
     pub(crate) fn reput_loop(&self) {
-        let mut seen = self.put_signal.generation();
+        let mut idle_rounds = 0u32;
         while !self.shutdown.load(Ordering::Acquire) {
-            if !self.do_reput() {
-                seen = self.put_signal.wait(seen, Duration::from_millis(100));
+            if self.do_reput() {
+                idle_rounds = 0;
+                continue;
+            }
+            idle_rounds += 1;
+            if idle_rounds < 50 {
+                std::thread::sleep(Duration::from_millis(1));
+            } else {
+                self.put_signal.wait_idle(Duration::from_millis(100), || {
+                    self.shutdown.load(Ordering::Acquire)
+                        || self.reput_offset.load(Ordering::Acquire) < self.commit_log.max_offset()
+                });
             }
         }
     }
@@ -50,10 +69,19 @@ impl MessageStore {
         };
         let mut p = 0usize;
         let mut next = from;
+        let mut ctx = DispatchCtx {
+            cq: None,
+            listener: if self.config.broker_role != crate::config::BrokerRole::Slave {
+                self.listener.read().clone()
+            } else {
+                None
+            },
+            max_store_ts: 0,
+        };
         while p < data.len() {
             match parse_record(&data[p..], false) {
                 Ok(RawRecord::Message(v)) => {
-                    self.dispatch(&v, from + p as u64);
+                    self.dispatch(&v, from + p as u64, &mut ctx);
                     p += v.total_size;
                     next = from + p as u64;
                 }
@@ -72,11 +100,16 @@ impl MessageStore {
                 }
             }
         }
+        if ctx.max_store_ts > 0 {
+            self.logics_ts.fetch_max(ctx.max_store_ts, Ordering::AcqRel);
+        }
         if next == from {
             return false;
         }
         self.reput_offset.store(next, Ordering::Release);
         self.dispatched_tx.send_replace(next);
+        *self.dispatched.lock() = next;
+        self.dispatched_cv.notify_all();
         true
     }
 
@@ -92,30 +125,32 @@ impl MessageStore {
         tags_hash_code(properties::find(v.properties, properties::TAGS))
     }
 
-    fn dispatch(&self, v: &RecordView<'_>, offset: u64) {
+    fn dispatch(&self, v: &RecordView<'_>, offset: u64, ctx: &mut DispatchCtx) {
         let tx = sysflag::transaction_type(v.sys_flag);
         if tx == sysflag::TRANSACTION_NOT_TYPE || tx == sysflag::TRANSACTION_COMMIT_TYPE {
             let tags_code = self.tags_code(v);
-            let cq = self.find_or_create_consume_queue(v.topic, v.queue_id);
+            let cq = match &ctx.cq {
+                Some(cq) if cq.queue_id() == v.queue_id && cq.topic() == v.topic => cq.clone(),
+                _ => {
+                    let cq = self.find_or_create_consume_queue(v.topic, v.queue_id);
+                    ctx.cq = Some(cq.clone());
+                    cq
+                }
+            };
             let unit = CqUnit {
                 commit_log_offset: offset as i64,
                 size: v.total_size as i32,
                 tags_code,
             };
             match cq.put(unit, v.queue_offset) {
-                Ok(_) => {
-                    self.logics_ts
-                        .fetch_max(v.store_timestamp, Ordering::AcqRel);
-                }
+                Ok(_) => ctx.max_store_ts = ctx.max_store_ts.max(v.store_timestamp),
                 Err(e) => tracing::error!(
                     topic = v.topic,
                     queue_id = v.queue_id,
                     "consume queue write failed: {e}"
                 ),
             }
-            if self.config.broker_role != crate::config::BrokerRole::Slave
-                && let Some(l) = self.listener.read().as_ref()
-            {
+            if let Some(l) = &ctx.listener {
                 l(&ArrivalEvent {
                     topic: v.topic.to_string(),
                     queue_id: v.queue_id,

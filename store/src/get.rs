@@ -106,6 +106,11 @@ impl MessageStore {
         let mut i = 0usize;
         while i + CQ_UNIT_SIZE <= units.len() && i < max_filter {
             let u = CqUnit::decode(&units[i..i + CQ_UNIT_SIZE]);
+            if u.size == i32::MAX {
+                // Filler unit (a gap in the queue): nothing to read.
+                i += CQ_UNIT_SIZE;
+                continue;
+            }
             max_phy_pulling = u.commit_log_offset;
             if next_phy_file_start != i64::MIN && u.commit_log_offset < next_phy_file_start {
                 i += CQ_UNIT_SIZE;

@@ -172,6 +172,7 @@ impl IndexFile {
         if count as u32 >= self.max_index {
             return false;
         }
+        debug_assert!(count >= 1);
         let hash = index_key_hash(key);
         let slot_pos = INDEX_HEADER_SIZE + (hash as u32 % self.slots) as usize * SLOT_SIZE;
         let mut prev = i.i32(slot_pos);
@@ -211,7 +212,8 @@ impl IndexFile {
         let i = self.inner.read();
         let hash = index_key_hash(key);
         let slot_pos = INDEX_HEADER_SIZE + (hash as u32 % self.slots) as usize * SLOT_SIZE;
-        let count = i.index_count();
+        // A damaged header must not send reads past the entries area.
+        let count = i.index_count().min(self.max_index as i32);
         let mut next = i.i32(slot_pos);
         let file_begin = i.begin_timestamp();
         let mut steps = 0;
@@ -304,7 +306,16 @@ impl IndexService {
         paths.sort();
         let mut files = Vec::new();
         for p in paths {
-            let f = IndexFile::open(&p, self.slots, self.max_index)?;
+            // Index files can be rebuilt from the commit log, so a damaged one (e.g. a crash
+            // between creating and sizing it) is deleted rather than failing the open.
+            let f = match IndexFile::open(&p, self.slots, self.max_index) {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::warn!(path = %p.display(), "dropping unusable index file: {e}");
+                    std::fs::remove_file(&p).map_err(|e| StoreError::io("delete", &p, e))?;
+                    continue;
+                }
+            };
             if abnormal && f.end_timestamp() > checkpoint_index_ts {
                 tracing::info!(path = %p.display(), "deleting index file newer than checkpoint");
                 f.destroy().map_err(|e| StoreError::io("delete", &p, e))?;
@@ -364,6 +375,10 @@ impl IndexService {
         phy_offset: i64,
         store_timestamp: i64,
     ) -> Result<Option<Arc<IndexFile>>> {
+        let mut keys = keys.filter(|k| !k.is_empty()).peekable();
+        if keys.peek().is_none() {
+            return Ok(None);
+        }
         let (mut file, mut full) = self.writable_file(store_timestamp)?;
         if phy_offset <= file.end_phy_offset() && file.inner.read().index_count() > 1 {
             return Ok(full); // already indexed
@@ -494,5 +509,29 @@ mod tests {
         assert!(svc.delete_expired(1500).unwrap() > 0);
         assert!(svc.query("T", "all", 64, 0, i64::MAX).len() < 30);
         assert_eq!(local_time_file_name(base).len(), 17);
+    }
+
+    #[test]
+    fn damaged_header_and_chains_do_not_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("20240101000000000");
+        let f = IndexFile::create(&p, 7, 10, 0, 0).unwrap();
+        for i in 0..5 {
+            f.put_key(&format!("T#k{i}"), i * 10, 1_700_000_000_000);
+        }
+        drop(f);
+        // Index count, slots and prev links full of garbage.
+        let mut raw = std::fs::read(&p).unwrap();
+        raw[36..40].copy_from_slice(&i32::MAX.to_be_bytes());
+        for b in raw[40..].iter_mut().step_by(3) {
+            *b = 0x7F;
+        }
+        std::fs::write(&p, &raw).unwrap();
+        let f = IndexFile::open(&p, 7, 10).unwrap();
+        let mut out = Vec::new();
+        for i in 0..5 {
+            f.select(&format!("T#k{i}"), 64, 0, i64::MAX, &mut out);
+        }
+        assert!(!f.put_key("T#x", 1, 1));
     }
 }

@@ -45,7 +45,9 @@ pub struct MappedFile {
     file: File,
     wrote: AtomicUsize,
     flushed: AtomicUsize,
+    populated: AtomicUsize,
     available: AtomicBool,
+    reserved: bool,
 }
 
 impl std::fmt::Debug for MappedFile {
@@ -60,6 +62,17 @@ impl std::fmt::Debug for MappedFile {
 impl MappedFile {
     /// Creates (or opens) `dir/{offset}` with exactly `file_size` bytes and maps it.
     pub fn create(dir: &Path, file_from_offset: u64, file_size: usize) -> Result<Self> {
+        Self::create_with(dir, file_from_offset, file_size, false)
+    }
+
+    /// Like [`Self::create`]; with `reserve` the blocks are allocated up front (`fallocate`),
+    /// so a full disk fails here instead of raising SIGBUS on a page fault while appending.
+    pub fn create_with(
+        dir: &Path,
+        file_from_offset: u64,
+        file_size: usize,
+        reserve: bool,
+    ) -> Result<Self> {
         let path = dir.join(offset_to_file_name(file_from_offset));
         let file = OpenOptions::new()
             .read(true)
@@ -70,7 +83,27 @@ impl MappedFile {
             .map_err(|e| StoreError::io("create", &path, e))?;
         file.set_len(file_size as u64)
             .map_err(|e| StoreError::io("set_len", &path, e))?;
-        Self::map(path, file, file_from_offset, file_size)
+        // Reserve the blocks up front: a full disk then fails here instead of raising SIGBUS
+        // on a page fault while appending. File systems without fallocate are tolerated.
+        // SAFETY: plain fallocate on an owned descriptor.
+        let rc = if !reserve {
+            0
+        } else {
+            unsafe {
+                use std::os::fd::AsRawFd;
+                libc::fallocate(file.as_raw_fd(), 0, 0, file_size as libc::off_t)
+            }
+        };
+        if rc != 0 {
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::ENOSPC) {
+                let _ = std::fs::remove_file(&path);
+                return Err(StoreError::io("fallocate", &path, err));
+            }
+        }
+        let mut mf = Self::map(path, file, file_from_offset, file_size)?;
+        mf.reserved = reserve;
+        Ok(mf)
     }
 
     /// Opens an existing file, which must be exactly `file_size` bytes long. The write
@@ -114,8 +147,16 @@ impl MappedFile {
             file,
             wrote: AtomicUsize::new(0),
             flushed: AtomicUsize::new(0),
+            populated: AtomicUsize::new(0),
             available: AtomicBool::new(true),
+            reserved: false,
         })
+    }
+
+    /// Marks the file as one whose blocks are kept allocated (re-reserved after truncation).
+    pub fn with_reserved(mut self, reserve: bool) -> Self {
+        self.reserved = reserve;
+        self
     }
 
     /// Global offset of the first byte.
@@ -236,13 +277,90 @@ impl MappedFile {
 
     /// Zeroes everything from `pos` to the end of the file on disk and in memory (so stale
     /// records past a recovery cut can never be read as data), and sets the positions to
-    /// `pos`. Only call while no reader or writer uses the bytes past `pos`.
+    /// `pos`. The file size never changes, so a crash in the middle leaves a well-formed
+    /// file. Only call while no reader or writer uses the bytes past `pos`.
     pub fn truncate_to(&self, pos: usize) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
         let pos = pos.min(self.file_size);
-        self.file.set_len(pos as u64)?;
-        self.file.set_len(self.file_size as u64)?;
+        let fd = self.file.as_raw_fd();
+        // Whole pages past the cut: punch a hole (reads as zeros), then reserve again.
+        let page_start = pos.div_ceil(OS_PAGE_SIZE) * OS_PAGE_SIZE;
+        let mut punched = false;
+        if page_start < self.file_size {
+            // SAFETY: plain fallocate on an owned descriptor.
+            let rc = unsafe {
+                libc::fallocate(
+                    fd,
+                    libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                    page_start as libc::off_t,
+                    (self.file_size - page_start) as libc::off_t,
+                )
+            };
+            punched = rc == 0;
+            if punched && self.reserved {
+                // SAFETY: as above.
+                unsafe {
+                    libc::fallocate(
+                        fd,
+                        0,
+                        page_start as libc::off_t,
+                        (self.file_size - page_start) as libc::off_t,
+                    );
+                }
+            }
+        }
+        // The partial page (and everything, if punching is unsupported): write zeros through
+        // the mapping, skipping pages that are already zero.
+        let zero_end = if punched {
+            page_start.min(self.file_size)
+        } else {
+            self.file_size
+        };
+        if zero_end > pos {
+            let mut p = pos;
+            while p < zero_end {
+                let end = ((p / OS_PAGE_SIZE + 1) * OS_PAGE_SIZE).min(zero_end);
+                let page = &self.whole[p..end];
+                if page.iter().any(|b| *b != 0) {
+                    // SAFETY: inside the mapping; no reader or writer uses bytes past `pos`.
+                    unsafe { std::ptr::write_bytes(self.map.as_mut_ptr().add(p), 0, end - p) };
+                }
+                p = end;
+            }
+            self.map.flush_range(pos, zero_end - pos)?;
+        }
         self.set_positions(pos);
         Ok(())
+    }
+
+    /// Bytes from the start of the file whose pages were pre-faulted by [`Self::populate`].
+    pub fn populated(&self) -> usize {
+        self.populated.load(Ordering::Acquire)
+    }
+
+    /// Pre-faults (writable) the pages of `[populated, upto)` so the appender does not take
+    /// page faults there. Contents are not changed. Returns false if the kernel does not
+    /// support it (MADV_POPULATE_WRITE, Linux 5.14+).
+    pub fn populate(&self, upto: usize) -> bool {
+        let upto = upto.min(self.file_size).div_ceil(OS_PAGE_SIZE) * OS_PAGE_SIZE;
+        let upto = upto.min(self.file_size);
+        let from = self.populated() / OS_PAGE_SIZE * OS_PAGE_SIZE;
+        if upto <= from {
+            return true;
+        }
+        // SAFETY: the range is inside the mapping; MADV_POPULATE_WRITE only faults pages in.
+        let rc = unsafe {
+            libc::madvise(
+                self.map.as_mut_ptr().add(from) as *mut libc::c_void,
+                upto - from,
+                libc::MADV_POPULATE_WRITE,
+            )
+        };
+        if rc != 0 {
+            return false;
+        }
+        self.populated.fetch_max(upto, Ordering::AcqRel);
+        true
     }
 
     /// Last modification time of the file on disk.

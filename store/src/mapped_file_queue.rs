@@ -19,6 +19,7 @@ pub struct MappedFileQueue {
     files: RwLock<Vec<Arc<MappedFile>>>,
     flushed_where: AtomicU64,
     preallocate: bool,
+    reserve_blocks: bool,
     next: Mutex<Option<(u64, JoinHandle<Result<MappedFile>>)>>,
 }
 
@@ -31,8 +32,15 @@ impl MappedFileQueue {
             files: RwLock::new(Vec::new()),
             flushed_where: AtomicU64::new(0),
             preallocate,
+            reserve_blocks: false,
             next: Mutex::new(None),
         }
+    }
+
+    /// Allocate the blocks of new files up front (see [`MappedFile::create_with`]).
+    pub fn with_reserved_blocks(mut self, reserve: bool) -> Self {
+        self.reserve_blocks = reserve;
+        self
     }
 
     /// Directory of the files.
@@ -61,16 +69,15 @@ impl MappedFileQueue {
             .collect();
         names.sort();
         let mut files = Vec::with_capacity(names.len());
-        let count = names.len();
-        for (i, (offset, path)) in names.into_iter().enumerate() {
-            if i + 1 == count {
-                // A newest file cut short (torn copy, truncated by hand) is extended with
-                // zeros; recovery then finds where its valid data ends.
+        for (offset, path) in names {
+            {
+                // A file cut short (torn copy, truncated by hand) is extended with zeros;
+                // recovery then stops at the last good record before the zeros.
                 let len = std::fs::metadata(&path)
                     .map_err(|e| StoreError::io("stat", &path, e))?
                     .len();
                 if len < self.file_size as u64 {
-                    tracing::warn!(path = %path.display(), len, "newest file is short; extending with zeros");
+                    tracing::warn!(path = %path.display(), len, "file is short; extending with zeros");
                     std::fs::OpenOptions::new()
                         .write(true)
                         .open(&path)
@@ -83,7 +90,9 @@ impl MappedFileQueue {
             {
                 return Err(StoreError::Gap(path));
             }
-            files.push(Arc::new(MappedFile::open(&path, self.file_size)?));
+            files.push(Arc::new(
+                MappedFile::open(&path, self.file_size)?.with_reserved(self.reserve_blocks),
+            ));
         }
         *self.files.write() = files;
         Ok(())
@@ -132,9 +141,10 @@ impl MappedFileQueue {
             let next = from + self.file_size as u64;
             let dir = self.dir.clone();
             let size = self.file_size;
+            let reserve = self.reserve_blocks;
             let handle = std::thread::Builder::new()
                 .name("mapped-file-prealloc".into())
-                .spawn(move || MappedFile::create(&dir, next, size))
+                .spawn(move || MappedFile::create_with(&dir, next, size, reserve))
                 .map_err(|e| StoreError::io("spawn", &self.dir, e))?;
             *self.next.lock() = Some((next, handle));
         }
@@ -156,7 +166,7 @@ impl MappedFileQueue {
                 Err(_) => tracing::warn!("preallocation thread panicked"),
             }
         }
-        MappedFile::create(&self.dir, from, self.file_size)
+        MappedFile::create_with(&self.dir, from, self.file_size, self.reserve_blocks)
     }
 
     /// The file holding global `offset`.
@@ -227,14 +237,18 @@ impl MappedFileQueue {
         self.drop_preallocated();
         let mut files = self.files.write();
         let mut keep = Vec::with_capacity(files.len());
-        for f in files.drain(..) {
+        let first_from = files.first().map(|f| f.file_from_offset()).unwrap_or(0);
+        // Newest first, so a crash in the middle never leaves a cut file followed by stale
+        // ones.
+        for f in files.drain(..).rev() {
             let end = f.file_from_offset() + self.file_size as u64;
             if end <= offset {
                 keep.push(f);
             } else if f.file_from_offset() <= offset {
                 let pos = (offset - f.file_from_offset()) as usize;
-                if pos == 0 && !keep.is_empty() {
-                    // Nothing of this file survives; keep the stream ending on a full file.
+                if pos == 0 && f.file_from_offset() > first_from {
+                    // Nothing of this file survives and an earlier file ends exactly at the
+                    // cut: drop it so the stream ends on a full file.
                     f.destroy()
                         .map_err(|e| StoreError::io("delete", f.path(), e))?;
                     continue;
@@ -247,6 +261,7 @@ impl MappedFileQueue {
                     .map_err(|e| StoreError::io("delete", f.path(), e))?;
             }
         }
+        keep.reverse();
         *files = keep;
         drop(files);
         self.flushed_where.store(offset, Ordering::Release);

@@ -102,12 +102,20 @@ pub fn recover(
         }
     }
     let min = commit_log.min_offset();
-    // Every remaining unit must point at a record of its queue with its size and offset.
+    // Every remaining unit pointing into the part of the log just verified must point at a
+    // record of its queue with its size and offset.
+    let verified_from = files
+        .get(start_file)
+        .map(|f| f.file_from_offset())
+        .unwrap_or(0)
+        .max(min);
     let mut rebuild_from = u64::MAX;
     for cq in queues.values().flat_map(|m| m.values()) {
         let cut = cq.validate_tail(|u, logical| {
-            if u.commit_log_offset < min as i64 {
-                return true; // already deleted by retention; not checkable
+            if u.commit_log_offset < verified_from as i64 {
+                // Before the verified part of the log (or deleted by retention): trusted,
+                // like Apache trusts all of it.
+                return true;
             }
             let Some(rec) = commit_log.get_bytes(u.commit_log_offset, u.size.max(0) as usize)
             else {

@@ -167,6 +167,13 @@ pub trait MessageFilter: Send + Sync {
     }
 }
 
+/// Any `Fn(tags_code) -> bool` closure is a consume-queue-only filter.
+impl<F: Fn(i64) -> bool + Send + Sync> MessageFilter for F {
+    fn is_matched_by_consume_queue(&self, tags_code: i64) -> bool {
+        self(tags_code)
+    }
+}
+
 /// A filter accepting messages whose tags hash code is in a set (Apache TAG filtering; an
 /// empty set accepts everything, like `*`).
 #[derive(Debug, Clone, Default)]

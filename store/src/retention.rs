@@ -156,7 +156,11 @@ impl MessageStore {
             }
             let f = &files[0];
             let expired = clean_at_once || f.last_modified().is_some_and(|m| m + reserved <= now);
-            if !expired {
+            // Never delete data the dispatcher has not turned into consume-queue units yet
+            // (that would leave a gap in the queues).
+            let dispatched = f.file_from_offset() + f.file_size() as u64
+                <= self.reput_offset.load(Ordering::Acquire);
+            if !expired || !dispatched {
                 break;
             }
             match self.commit_log.files().delete_first() {

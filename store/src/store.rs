@@ -5,7 +5,7 @@
 //! ## Puts and flushing
 //! [`MessageStore::put_message`] / [`MessageStore::put_messages`] are `async`: with
 //! `SYNC_FLUSH` (and the message's `WAIT` property not `"false"`) the future resolves once a
-//! group commit covers the record, or with [`PutMessageStatus::FlushDiskTimeout`] after
+//! group commit covers the record, or with [`crate::PutMessageStatus::FlushDiskTimeout`] after
 //! `syncFlushTimeout` (the message is stored either way). With `ASYNC_FLUSH` it resolves
 //! right after the append. They need a Tokio runtime with the time driver.
 //! [`MessageStore::put_message_blocking`] does the same on a plain thread.
@@ -27,16 +27,15 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, RwLock};
-use remoting::message::{MessageExt, properties};
 use tokio::sync::watch;
 
 use crate::checkpoint::{self, StoreCheckpoint};
 use crate::commit_log::CommitLog;
-use crate::config::{BrokerRole, FlushDiskType, MessageStoreConfig};
+use crate::config::{BrokerRole, MessageStoreConfig};
 use crate::consume_queue::ConsumeQueue;
 use crate::error::{Result, StoreError};
 use crate::index::IndexService;
-use crate::results::{ArrivalEvent, PutMessageResult, PutMessageStatus};
+use crate::results::ArrivalEvent;
 
 /// Callback run by the dispatch thread for every message added to a consume queue.
 pub type ArrivalListener = Arc<dyn Fn(&ArrivalEvent) + Send + Sync>;
@@ -54,17 +53,38 @@ pub struct RecoveryReport {
     pub reput_from: u64,
 }
 
-/// A wake-up signal with a generation counter.
+/// A wake-up signal with a generation counter. [`Signal::notify_if_idle`] costs one atomic
+/// load unless a waiter announced that it is going to sleep.
 #[derive(Default)]
 pub(crate) struct Signal {
     generation: Mutex<u64>,
     cv: Condvar,
+    idle: AtomicBool,
 }
 
 impl Signal {
     pub(crate) fn notify(&self) {
         *self.generation.lock() += 1;
         self.cv.notify_all();
+    }
+    /// Notifies only when a waiter is parked in [`Signal::wait_idle`].
+    pub(crate) fn notify_if_idle(&self) {
+        // Pairs with the SeqCst store in `wait_idle`: either we see `idle` or the waiter's
+        // re-check sees our write.
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.idle.load(Ordering::SeqCst) {
+            self.notify();
+        }
+    }
+    /// Like [`Signal::wait`] but announces the wait so [`Signal::notify_if_idle`] wakes it.
+    /// The caller must re-check its condition after setting idle (done here via `recheck`).
+    pub(crate) fn wait_idle(&self, timeout: Duration, recheck: impl Fn() -> bool) {
+        let mut g = self.generation.lock();
+        self.idle.store(true, Ordering::SeqCst);
+        if !recheck() {
+            self.cv.wait_for(&mut g, timeout);
+        }
+        self.idle.store(false, Ordering::SeqCst);
     }
     /// Waits until notified after `seen` or `timeout`; returns the current generation.
     pub(crate) fn wait(&self, seen: u64, timeout: Duration) -> u64 {
@@ -86,6 +106,12 @@ pub(crate) struct FlushState {
     pub(crate) flushed: Mutex<u64>,
     pub(crate) flushed_cv: Condvar,
     pub(crate) flushed_tx: watch::Sender<u64>,
+    pub(crate) flush_count: AtomicU64,
+    pub(crate) flush_nanos: AtomicU64,
+    /// Flush requests since the current group started forming.
+    pub(crate) pending: AtomicU64,
+    /// Requests the group-commit thread expects before flushing (size of the last group).
+    pub(crate) group_target: AtomicU64,
 }
 
 /// The message store.
@@ -100,6 +126,8 @@ pub struct MessageStore {
     pub(crate) shutdown_signal: Signal,
     pub(crate) flush: FlushState,
     pub(crate) dispatched_tx: watch::Sender<u64>,
+    pub(crate) dispatched: Mutex<u64>,
+    pub(crate) dispatched_cv: Condvar,
     pub(crate) listener: RwLock<Option<ArrivalListener>>,
     pub(crate) shutdown: AtomicBool,
     pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
@@ -190,8 +218,14 @@ impl MessageStore {
                 flushed: Mutex::new(recovery.commit_log_end),
                 flushed_cv: Condvar::new(),
                 flushed_tx,
+                flush_count: AtomicU64::new(0),
+                flush_nanos: AtomicU64::new(0),
+                pending: AtomicU64::new(0),
+                group_target: AtomicU64::new(1),
             },
             dispatched_tx,
+            dispatched: Mutex::new(recovery.reput_from),
+            dispatched_cv: Condvar::new(),
             listener: RwLock::new(None),
             shutdown: AtomicBool::new(false),
             threads: Mutex::new(Vec::new()),
@@ -231,10 +265,7 @@ impl MessageStore {
         for (topic, qs) in self.queues.read().iter() {
             for (qid, cq) in qs {
                 cq.correct_min_offset(min);
-                table.insert(
-                    crate::commit_log::queue_key(topic, *qid),
-                    cq.max_offset_in_queue(),
-                );
+                table.insert((topic.clone(), *qid), cq.max_offset_in_queue());
             }
         }
         self.commit_log.set_topic_queue_table(table);
@@ -262,6 +293,13 @@ impl MessageStore {
         )?);
         let s = self.clone();
         threads.push(spawn("store-clean", Box::new(move || s.clean_loop()))?);
+        if self.config.prefault_ahead_bytes > 0 && self.config.broker_role != BrokerRole::Slave {
+            let s = self.clone();
+            threads.push(spawn(
+                "store-prefault",
+                Box::new(move || s.prefault_loop()),
+            )?);
+        }
         Ok(())
     }
 
@@ -276,6 +314,21 @@ impl MessageStore {
         self.dispatched_tx.subscribe()
     }
 
+    /// Number of commit-log flushes that wrote something (group commits under SYNC_FLUSH).
+    pub fn commit_log_flush_count(&self) -> u64 {
+        self.flush.flush_count.load(Ordering::Relaxed)
+    }
+
+    /// Total time spent in commit-log flushes that wrote something.
+    pub fn commit_log_flush_time(&self) -> Duration {
+        Duration::from_nanos(self.flush.flush_nanos.load(Ordering::Relaxed))
+    }
+
+    /// A receiver of the commit-log offset known to be on disk.
+    pub fn subscribe_flushed(&self) -> watch::Receiver<u64> {
+        self.flush.flushed_tx.subscribe()
+    }
+
     /// Waits until consume queues and index are built up to commit-log `offset`.
     pub async fn wait_dispatched(&self, offset: u64) {
         let mut rx = self.dispatched_tx.subscribe();
@@ -285,20 +338,13 @@ impl MessageStore {
     /// Blocking form of [`Self::wait_dispatched`] with a timeout; true if reached.
     pub fn wait_dispatched_blocking(&self, offset: u64, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
-        loop {
-            if self.reput_offset.load(Ordering::Acquire) >= offset {
-                return true;
+        let mut g = self.dispatched.lock();
+        while *g < offset {
+            if self.dispatched_cv.wait_until(&mut g, deadline).timed_out() {
+                return *g >= offset;
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            let mut rx = self.dispatched_tx.subscribe();
-            if *rx.borrow_and_update() >= offset {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(1).min(deadline - now));
         }
+        true
     }
 
     /// Bytes of commit log not yet dispatched.
@@ -306,111 +352,6 @@ impl MessageStore {
         self.commit_log
             .max_offset()
             .saturating_sub(self.reput_offset.load(Ordering::Acquire))
-    }
-
-    fn check_writable(&self) -> Option<PutMessageStatus> {
-        if self.shutdown.load(Ordering::Acquire) {
-            return Some(PutMessageStatus::ServiceNotAvailable);
-        }
-        if self.config.broker_role == BrokerRole::Slave {
-            return Some(PutMessageStatus::ServiceNotAvailable);
-        }
-        if self.disk_full.load(Ordering::Acquire) {
-            return Some(PutMessageStatus::ServiceNotAvailable);
-        }
-        None
-    }
-
-    /// Appends and returns the offset the flush must reach (None = no wait needed).
-    fn append(
-        &self,
-        msgs: &[MessageExt],
-    ) -> std::result::Result<(PutMessageResult, Option<u64>), PutMessageResult> {
-        if let Some(s) = self.check_writable() {
-            return Err(PutMessageResult::failed(s));
-        }
-        let start = Instant::now();
-        let r = self
-            .commit_log
-            .append(msgs)
-            .map_err(PutMessageResult::failed)?;
-        let took = start.elapsed();
-        if took > Duration::from_millis(500) {
-            tracing::warn!(?took, "commit log append took long");
-        }
-        self.put_signal.notify();
-        let end = (r.wrote_offset as u64) + r.wrote_bytes as u64;
-        let wait = self.config.flush_disk_type == FlushDiskType::SyncFlush
-            && msgs[0].properties.get(properties::WAIT) != Some("false");
-        if self.config.flush_disk_type == FlushDiskType::SyncFlush {
-            let mut req = self.flush.requested.lock();
-            if *req < end {
-                *req = end;
-            }
-            self.flush.request_cv.notify_one();
-        }
-        Ok((
-            PutMessageResult {
-                status: PutMessageStatus::PutOk,
-                append: Some(r),
-            },
-            wait.then_some(end),
-        ))
-    }
-
-    /// Stores one message (see the module docs for the flush wait).
-    pub async fn put_message(&self, msg: MessageExt) -> PutMessageResult {
-        self.put_messages(std::slice::from_ref(&msg)).await
-    }
-
-    /// Stores a batch: one record per message, all in one file, consecutive queue offsets.
-    pub async fn put_messages(&self, msgs: &[MessageExt]) -> PutMessageResult {
-        let (mut res, wait) = match self.append(msgs) {
-            Ok(v) => v,
-            Err(r) => return r,
-        };
-        if let Some(end) = wait {
-            let mut rx = self.flush.flushed_tx.subscribe();
-            let ok =
-                tokio::time::timeout(self.config.sync_flush_timeout(), rx.wait_for(|f| *f >= end))
-                    .await
-                    .is_ok_and(|r| r.is_ok());
-            if !ok {
-                res.status = PutMessageStatus::FlushDiskTimeout;
-            }
-        }
-        res
-    }
-
-    /// Blocking form of [`Self::put_messages`] for plain threads.
-    pub fn put_messages_blocking(&self, msgs: &[MessageExt]) -> PutMessageResult {
-        let (mut res, wait) = match self.append(msgs) {
-            Ok(v) => v,
-            Err(r) => return r,
-        };
-        if let Some(end) = wait {
-            let deadline = Instant::now() + self.config.sync_flush_timeout();
-            let mut flushed = self.flush.flushed.lock();
-            while *flushed < end {
-                if self
-                    .flush
-                    .flushed_cv
-                    .wait_until(&mut flushed, deadline)
-                    .timed_out()
-                {
-                    break;
-                }
-            }
-            if *flushed < end {
-                res.status = PutMessageStatus::FlushDiskTimeout;
-            }
-        }
-        res
-    }
-
-    /// Blocking form of [`Self::put_message`].
-    pub fn put_message_blocking(&self, msg: &MessageExt) -> PutMessageResult {
-        self.put_messages_blocking(std::slice::from_ref(msg))
     }
 
     /// Stops the services, flushes everything, writes the checkpoint and removes the `abort`
@@ -499,6 +440,13 @@ impl MessageStore {
         self.shutdown.load(Ordering::Acquire)
     }
 
+    /// True when the put lock has been held longer than `osPageCacheBusyTimeOutMills` (the
+    /// broker's fast-failure check; puts then fail with `OsPageCacheBusy`).
+    pub fn is_os_page_cache_busy(&self) -> bool {
+        let held = self.commit_log.lock_held_ms();
+        held > self.config.os_page_cache_busy_timeout_mills && held < 10_000_000
+    }
+
     /// True when writes are refused because the disk is nearly full.
     pub fn is_disk_full(&self) -> bool {
         self.disk_full.load(Ordering::Acquire)
@@ -520,6 +468,33 @@ impl MessageStore {
                 false
             }
         });
+    }
+
+    /// Deletes the consume queues (files and directories) of every topic not in `keep`, and
+    /// forgets their next queue offsets (Apache `cleanUnusedTopic`). Returns the number of
+    /// queues removed. The commit-log records stay until retention removes them.
+    pub fn clean_unused_topics(&self, keep: &std::collections::HashSet<String>) -> usize {
+        let removed: Vec<(String, HashMap<i32, Arc<ConsumeQueue>>)> = {
+            let mut w = self.queues.write();
+            let gone: Vec<String> = w.keys().filter(|t| !keep.contains(*t)).cloned().collect();
+            gone.into_iter()
+                .filter_map(|t| w.remove(&t).map(|m| (t, m)))
+                .collect()
+        };
+        let mut n = 0;
+        for (topic, qs) in removed {
+            for (qid, cq) in qs {
+                if let Err(e) = cq.destroy() {
+                    tracing::error!(%topic, qid, "deleting consume queue failed: {e}");
+                }
+                self.commit_log.remove_queue(&topic, qid);
+                let _ = std::fs::remove_dir(cq.files().dir());
+                n += 1;
+            }
+            let _ = std::fs::remove_dir(self.config.consume_queue_dir().join(&topic));
+            tracing::info!(%topic, "cleaned unused topic");
+        }
+        n
     }
 
     /// Every consume queue.

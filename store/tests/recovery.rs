@@ -243,33 +243,58 @@ fn crash_child_writer() {
     let store = MessageStore::open(crash_config(Path::new(&dir))).unwrap();
     println!("READY");
     let mut handles = Vec::new();
+    if std::env::var("STORE_CRASH_CLEAN").is_ok() {
+        // Forced retention all the time: deletes every commit-log file but the newest, and
+        // the consume-queue and index files that point into them.
+        let store = store.clone();
+        handles.push(std::thread::spawn(move || {
+            loop {
+                store.run_clean(true, true);
+                std::thread::sleep(Duration::from_millis(15));
+            }
+        }));
+    }
     for w in 0..WRITERS {
         let store = store.clone();
         handles.push(std::thread::spawn(move || {
-            for n in 0.. {
-                let body = body_for(round, w, n);
-                let m = msg(
-                    "CRASH",
-                    w,
-                    body.clone(),
-                    &[
-                        (properties::KEYS, &format!("r{round}w{w}n{n}")),
-                        ("LEN", &body.len().to_string()),
-                    ],
-                );
-                let r = store.put_message_blocking(&m);
+            let mut n = 0u64;
+            loop {
+                // The last writer sends batches of 1-4 messages (one append, consecutive
+                // queue offsets); the others send single messages.
+                let count = if w == WRITERS - 1 { 1 + (n % 4) } else { 1 };
+                let batch: Vec<_> = (n..n + count)
+                    .map(|k| {
+                        let body = body_for(round, w, k);
+                        msg(
+                            "CRASH",
+                            w,
+                            body.clone(),
+                            &[
+                                (properties::KEYS, &format!("r{round}w{w}n{k}")),
+                                ("LEN", &body.len().to_string()),
+                            ],
+                        )
+                    })
+                    .collect();
+                let r = store.put_messages_blocking(&batch);
                 if r.status == PutMessageStatus::PutOk {
                     let a = r.append.unwrap();
                     use std::io::Write;
                     let mut out = std::io::stdout().lock();
-                    writeln!(
-                        out,
-                        "ACK {w} {} {} {round} {n}",
-                        a.logics_offset, a.wrote_offset
-                    )
-                    .unwrap();
+                    for (i, id) in a.msg_id.split(',').enumerate() {
+                        let (_, phys) = remoting::message::msg_id::parse_offset_msg_id(id).unwrap();
+                        writeln!(
+                            out,
+                            "ACK {w} {} {} {round} {}",
+                            a.logics_offset + i as i64,
+                            phys,
+                            n + i as u64
+                        )
+                        .unwrap();
+                    }
                     out.flush().unwrap();
                 }
+                n += count;
             }
         }));
     }
@@ -287,12 +312,75 @@ struct Ack {
 }
 
 fn verify(store: &MessageStore, acks: &[Ack]) {
+    // The whole commit log, record by record: every byte up to the end belongs to an intact
+    // record (CRC) or an end-of-file filler, and every record is in its queue.
+    let mut off = store.get_min_phy_offset();
+    let mut records = 0;
+    while off < store.get_max_phy_offset() {
+        let data = store.get_commit_log_data(off).expect("readable log");
+        let mut p = 0;
+        while p < data.len() {
+            match parse_record(&data[p..], true) {
+                Ok(RawRecord::Message(v)) => {
+                    assert_eq!(v.commit_log_offset, off + p as i64);
+                    assert_eq!(v.topic, "CRASH");
+                    let r = store.get_message("CRASH", v.queue_id, v.queue_offset, 1, None);
+                    assert_eq!(
+                        r.messages.len(),
+                        1,
+                        "record at {} (queue {} offset {}) not in its queue: {:?} min {} max {} \
+                         log min {}",
+                        v.commit_log_offset,
+                        v.queue_id,
+                        v.queue_offset,
+                        r.status,
+                        r.min_offset,
+                        r.max_offset,
+                        store.get_min_phy_offset()
+                    );
+                    if r.messages[0][..] != data[p..p + v.total_size] {
+                        let (other, _) = decode_record_bytes(&r.messages[0]).unwrap();
+                        panic!(
+                            "queue {} offset {} used twice: record at {} ({:?}) and at {} ({:?}); \
+                             log min {}",
+                            v.queue_id,
+                            v.queue_offset,
+                            v.commit_log_offset,
+                            &std::str::from_utf8(v.body).unwrap()[..12],
+                            other.commit_log_offset,
+                            &std::str::from_utf8(&other.body).unwrap()[..12],
+                            store.get_min_phy_offset()
+                        );
+                    }
+                    p += v.total_size;
+                    records += 1;
+                }
+                Ok(RawRecord::Blank { size }) => {
+                    assert_eq!(p + size, data.len(), "filler must end the file");
+                    p += size;
+                }
+                Err(e) => panic!("garbage in the commit log at {}: {e}", off + p as i64),
+            }
+        }
+        off += data.len() as i64;
+    }
+    let queued: i64 = (0..WRITERS)
+        .map(|w| {
+            store.get_max_offset_in_queue("CRASH", w) - store.get_min_offset_in_queue("CRASH", w)
+        })
+        .sum();
+    assert_eq!(records, queued);
+
     for w in 0..WRITERS {
-        let all = read_queue(store, "CRASH", w, 0);
-        assert_eq!(all.len() as i64, store.get_max_offset_in_queue("CRASH", w));
+        let min = store.get_min_offset_in_queue("CRASH", w);
+        let all = read_queue(store, "CRASH", w, min);
+        assert_eq!(
+            all.len() as i64,
+            store.get_max_offset_in_queue("CRASH", w) - min
+        );
         for (i, m) in all.iter().enumerate() {
             // Contiguous, intact and self-consistent (acknowledged or not).
-            assert_eq!(m.queue_offset, i as i64);
+            assert_eq!(m.queue_offset, min + i as i64);
             let raw = store
                 .select_one_message_by_offset(m.commit_log_offset)
                 .unwrap();
@@ -318,6 +406,9 @@ fn verify(store: &MessageStore, acks: &[Ack]) {
         }
     }
     for a in acks {
+        if a.phys < store.get_min_phy_offset() {
+            continue; // removed by retention
+        }
         let r = store.get_message("CRASH", a.writer, a.queue_offset, 1, None);
         assert_eq!(
             r.status,
@@ -331,10 +422,37 @@ fn verify(store: &MessageStore, acks: &[Ack]) {
         assert_eq!(m.commit_log_offset, a.phys);
         assert_eq!(m.body, body_for(a.round, a.writer, a.n).as_bytes());
     }
+    // The index survives crashes too: a sample of acknowledged keys is found by key.
+    for a in acks.iter().step_by(37) {
+        if a.phys < store.get_min_phy_offset() {
+            continue;
+        }
+        let key = format!("r{}w{}n{}", a.round, a.writer, a.n);
+        let q = store.query_message("CRASH", &key, 32, 0, i64::MAX);
+        assert_eq!(q.offsets, vec![a.phys], "index lookup of {key}");
+    }
 }
 
 #[test]
 fn crash_kill_and_recover() {
+    // STORE_CRASH_ROUNDS raises the round count for a longer soak.
+    let rounds: u64 = std::env::var("STORE_CRASH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(24);
+    crash_rounds(rounds, false);
+}
+
+#[test]
+fn crash_kill_during_retention() {
+    let rounds: u64 = std::env::var("STORE_CRASH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    crash_rounds(rounds, true);
+}
+
+fn crash_rounds(rounds: u64, with_retention: bool) {
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
     let mut seed = std::time::SystemTime::now()
@@ -350,7 +468,7 @@ fn crash_kill_and_recover() {
     };
     let started = Instant::now();
     let mut acks: Vec<Ack> = Vec::new();
-    let rounds = 24;
+    let mut removed_by_retention = 0;
     for round in 0..rounds {
         let mut child = Command::new(&exe)
             .args([
@@ -362,6 +480,7 @@ fn crash_kill_and_recover() {
             ])
             .env(CHILD_ENV, dir.path())
             .env("STORE_CRASH_ROUND", round.to_string())
+            .envs(with_retention.then_some(("STORE_CRASH_CLEAN", "1")))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -401,13 +520,17 @@ fn crash_kill_and_recover() {
             let store = MessageStore::open(crash_config(dir.path())).unwrap();
             assert!(store.recovery_report().abnormal || got == 0);
             verify(&store, &acks);
+            removed_by_retention = removed_by_retention.max(store.get_min_phy_offset());
             store.shutdown();
         }
+    }
+    if with_retention {
+        assert!(removed_by_retention > 0, "retention never deleted anything");
     }
     assert!(
         acks.len() > 100,
         "too few acknowledged messages ({}) to mean anything",
         acks.len()
     );
-    assert!(started.elapsed() < Duration::from_secs(60));
+    eprintln!("{rounds} rounds in {:?}", started.elapsed());
 }

@@ -101,6 +101,19 @@ fn put_get_statuses_and_roll_over() {
         store.get_message("T", 0, 0, 32, Some(&even)).messages.len(),
         32
     );
+    let even_code = tags_hash_code(Some("even"));
+    let closure = move |code: i64| code == even_code;
+    assert_eq!(
+        store
+            .get_message("T", 0, 0, 7, Some(&closure))
+            .messages
+            .len(),
+        7
+    );
+    assert_eq!(
+        store.get_message("T", 1, 0, 7, Some(&closure)).status,
+        GetMessageStatus::NoMatchedMessage
+    );
     store.shutdown();
     assert!(!dir.path().join("abort").exists());
 }
@@ -287,7 +300,7 @@ fn offset_by_timestamp_across_file_boundaries() {
     let mut times = Vec::new();
     for i in 0..40 {
         let r = store
-            .put_message_blocking(&msg("TS", 0, format!("{i}"), &[]))
+            .put_message_blocking(&msg("TS", 0, format!("{i}-{}", "t".repeat(5000)), &[]))
             .append
             .unwrap();
         times.push(r.store_timestamp);
@@ -297,7 +310,10 @@ fn offset_by_timestamp_across_file_boundaries() {
         }
     }
     wait_all_dispatched(&store);
+    // Both the consume queue (8 units per file) and the commit log (64 KiB files, ~12
+    // messages each) span several files.
     assert!(store.find_consume_queue("TS", 0).unwrap().files().len() >= 5);
+    assert!(store.get_max_phy_offset() > 3 * 64 * 1024);
     for (i, t) in times.iter().enumerate() {
         assert_eq!(
             store.get_offset_in_queue_by_time("TS", 0, *t),
@@ -334,5 +350,135 @@ fn second_open_is_refused_while_locked() {
         MessageStore::open(small_config(dir.path())),
         Err(store::StoreError::Locked(_))
     ));
+    store.shutdown();
+}
+
+#[test]
+fn slave_replicates_raw_commit_log_ranges() {
+    let mdir = tempfile::tempdir().unwrap();
+    let sdir = tempfile::tempdir().unwrap();
+    let master = open(small_config(mdir.path()));
+    let mut sc = small_config(sdir.path());
+    sc.broker_role = store::BrokerRole::Slave;
+    let slave = open(sc);
+    assert_eq!(
+        slave.put_message_blocking(&msg("HA", 0, "x", &[])).status,
+        PutMessageStatus::ServiceNotAvailable
+    );
+    for i in 0..700 {
+        master.put_message_blocking(&msg(
+            "HA",
+            i % 2,
+            format!("ha-{i}-{}", "q".repeat(i as usize % 200)),
+            &[(properties::KEYS, &format!("hk{i}"))],
+        ));
+    }
+    // Ship the log in the chunks the master hands out (one file's written part at a time),
+    // split further to exercise partial records on the slave.
+    let mut off = 0i64;
+    while off < master.get_max_phy_offset() {
+        let data = master.get_commit_log_data(off).unwrap();
+        for chunk in data.chunks(5000) {
+            assert!(slave.append_to_commit_log(off, chunk).unwrap());
+            off += chunk.len() as i64;
+        }
+    }
+    assert!(
+        !slave.append_to_commit_log(3, b"junk").unwrap(),
+        "wrong start offset must be refused"
+    );
+    assert_eq!(slave.get_max_phy_offset(), master.get_max_phy_offset());
+    wait_all_dispatched(&slave);
+    for q in 0..2 {
+        let a = read_queue(&master, "HA", q, 0);
+        let b = read_queue(&slave, "HA", q, 0);
+        assert_eq!(a.len(), 350);
+        assert_eq!(a, b);
+    }
+    assert_eq!(
+        slave
+            .query_message("HA", "hk699", 32, 0, i64::MAX)
+            .messages
+            .len(),
+        1
+    );
+    master.shutdown();
+    slave.shutdown();
+}
+
+#[test]
+fn sync_flush_timeout_still_stores_the_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = sync_config(dir.path());
+    c.sync_flush_timeout = 0; // nothing can be flushed in zero time
+    let store = open(c);
+    let mut timeouts = 0;
+    let mut offsets = Vec::new();
+    for i in 0..20 {
+        let r = store.put_message_blocking(&msg("FT", 0, format!("{i}"), &[]));
+        assert!(matches!(
+            r.status,
+            PutMessageStatus::FlushDiskTimeout | PutMessageStatus::PutOk
+        ));
+        if r.status == PutMessageStatus::FlushDiskTimeout {
+            timeouts += 1;
+        }
+        offsets.push(r.append.expect("stored even on timeout").wrote_offset);
+    }
+    assert!(timeouts > 0, "a zero flush timeout never timed out");
+    // WAIT=false does not wait at all.
+    let r = store.put_message_blocking(&msg("FT", 0, "nowait", &[(properties::WAIT, "false")]));
+    assert_eq!(r.status, PutMessageStatus::PutOk);
+    wait_all_dispatched(&store);
+    assert_eq!(read_queue(&store, "FT", 0, 0).len(), 21);
+    for o in offsets {
+        assert!(store.look_message_by_offset(o).is_some());
+    }
+    store.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_flush_reaches_the_end_without_waiting_puts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(small_config(dir.path())); // ASYNC_FLUSH, 10 ms interval
+    for i in 0..100 {
+        let r = store
+            .put_message(msg("AF", 0, format!("{i}-{}", "a".repeat(500)), &[]))
+            .await;
+        assert_eq!(r.status, PutMessageStatus::PutOk);
+    }
+    let end = store.get_max_phy_offset() as u64;
+    let mut rx = store.subscribe_flushed();
+    // Without waiting for the 10 s thorough flush, everything but fewer than
+    // flushCommitLogLeastPages (4) dirty pages is flushed by the 10 ms ticks.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        rx.wait_for(|f| *f + 4 * 4096 > end),
+    )
+    .await
+    .expect("async flush did not progress")
+    .unwrap();
+    store.shutdown();
+    assert_eq!(*store.subscribe_flushed().borrow(), end);
+}
+
+#[test]
+fn clean_unused_topics_removes_their_queues() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(small_config(dir.path()));
+    for t in ["KEEP", "DROP"] {
+        for q in 0..2 {
+            store.put_message_blocking(&msg(t, q, "x", &[]));
+        }
+    }
+    wait_all_dispatched(&store);
+    let keep: std::collections::HashSet<String> = ["KEEP".to_string()].into();
+    assert_eq!(store.clean_unused_topics(&keep), 2);
+    assert!(!dir.path().join("consumequeue/DROP").exists());
+    assert_eq!(store.get_max_offset_in_queue("DROP", 0), 0);
+    assert_eq!(store.get_max_offset_in_queue("KEEP", 1), 1);
+    // A new message to the dropped topic starts a fresh queue at 0.
+    let r = store.put_message_blocking(&msg("DROP", 0, "y", &[]));
+    assert_eq!(r.append.unwrap().logics_offset, 0);
     store.shutdown();
 }

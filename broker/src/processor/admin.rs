@@ -177,12 +177,9 @@ pub fn runtime_info(ctx: &BrokerContext, req: &RemotingCommand) -> RemotingComma
 /// GET_TOPIC_STATS_INFO: min/max offset and last store time of each queue.
 pub fn topic_stats(ctx: &BrokerContext, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, TopicRequestHeader);
-    let Some(tc) = ctx.topics.get(&h.topic) else {
-        return RemotingCommand::error(
-            req,
-            ResponseCode::TopicNotExist,
-            format!("topic[{}] not exist", h.topic),
-        );
+    let tc = match ctx.topics.get(&h.topic) {
+        Some(tc) => tc,
+        None => return topic_not_exist(req, &h.topic),
     };
     let mut stats = TopicStatsTable::default();
     for q in 0..tc.write_queue_nums {
@@ -202,6 +199,14 @@ pub fn topic_stats(ctx: &BrokerContext, req: &RemotingCommand) -> RemotingComman
         );
     }
     RemotingCommand::success(req).with_body(stats.encode())
+}
+
+fn topic_not_exist(req: &RemotingCommand, topic: &str) -> RemotingCommand {
+    RemotingCommand::error(
+        req,
+        ResponseCode::TopicNotExist,
+        format!("topic[{topic}] not exist"),
+    )
 }
 
 fn mq(ctx: &BrokerContext, topic: &str, queue_id: i32) -> MessageQueue {
@@ -419,12 +424,9 @@ pub async fn relay_to_client(ctx: &BrokerContext, req: &RemotingCommand) -> Remo
 /// stored at or after `timestamp` (-1 = the end), then tells its clients.
 pub async fn reset_offset(ctx: &BrokerContext, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, ResetOffsetRequestHeader);
-    let Some(tc) = ctx.topics.get(&h.topic) else {
-        return RemotingCommand::error(
-            req,
-            ResponseCode::TopicNotExist,
-            format!("topic[{}] not exist", h.topic),
-        );
+    let tc = match ctx.topics.get(&h.topic) {
+        Some(tc) => tc,
+        None => return topic_not_exist(req, &h.topic),
     };
     let mut reset = ResetOffsetBody::default();
     for q in 0..tc.read_queue_nums {

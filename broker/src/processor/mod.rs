@@ -2,7 +2,6 @@
 //! module that serves it.
 
 pub mod admin;
-pub mod batch;
 pub mod client_manage;
 pub mod consumer_manage;
 pub mod pull;

@@ -8,9 +8,10 @@ use remoting::protocol::header::{
     PullMessageRequestHeader, PullMessageResponseHeader, pull_sys_flag,
 };
 use remoting::{Connection, RemotingCommand, ResponseCode};
-use store::{GetMessageStatus, TagsFilter};
+use store::GetMessageStatus;
 
 use crate::context::{BrokerContext, BrokerStats};
+use crate::filter::TagFilter;
 
 /// Serves PULL_MESSAGE. `None` means the pull is held; its response is sent later on
 /// `conn` when a matching message arrives or the hold time ends.
@@ -28,13 +29,7 @@ pub fn process(
         Ok(s) => s,
         Err(resp) => return Some(*resp),
     };
-    let filter = TagsFilter {
-        codes: if sub.is_all() {
-            Vec::new()
-        } else {
-            sub.code_set.iter().copied().collect()
-        },
-    };
+    let filter = TagFilter::for_subscription(&sub);
     let max = usize::try_from(h.max_msg_nums.max(1)).unwrap_or(32);
     let r = ctx
         .store

@@ -11,9 +11,9 @@ use remoting::{Connection, RemotingCommand, RequestCode, ResponseCode};
 use store::{PutMessageResult, PutMessageStatus};
 use tracing::debug;
 
-use super::batch::decode_batch;
 use crate::context::{BrokerContext, BrokerStats};
 use crate::topic_config::{self, NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX};
+use remoting::message::batch::{BatchEntry, decode_batch_body, merge_batch_properties};
 
 /// Serves the three send codes.
 pub async fn process(
@@ -33,6 +33,7 @@ pub async fn process(
         Ok(h) => h,
         Err(e) => return RemotingCommand::header_error(req, &e),
     };
+    debug!(code = req.code, topic = %h.topic, queue_id = h.queue_id, body = req.body_len(), batch = ?h.batch, "send request");
     let tc = match check(ctx, conn, req, &h) {
         Ok(tc) => tc,
         Err(resp) => {
@@ -75,8 +76,17 @@ pub async fn process(
     let cluster = ctx.identity.cluster_name.clone();
     let body = req.body.clone().unwrap_or_default();
 
-    let result = if req.code == RequestCode::SendBatchMessage.code() {
-        let entries = match decode_batch(&body) {
+    let declared_batch = req.code == RequestCode::SendBatchMessage.code() || h.batch == Some(true);
+    let cpp_batch = if declared_batch {
+        None
+    } else {
+        cpp_batch_quirk(req, &props, sys_flag, &body)
+    };
+    let result = if declared_batch || cpp_batch.is_some() {
+        sys_flag &= !sysflag::COMPRESSED;
+        let entries = match cpp_batch
+            .map_or_else(|| decode_batch_body(&body).map_err(|e| e.to_string()), Ok)
+        {
             Ok(e) => e,
             Err(e) => {
                 return RemotingCommand::error(
@@ -88,14 +98,13 @@ pub async fn process(
         };
         let mut batch_props = props.clone();
         batch_props.remove(properties::WAIT);
+        batch_props.remove(properties::UNIQ_KEY);
         batch_props.insert(properties::CLUSTER, cluster.as_str());
+        let batch_props = properties::encode(&batch_props);
         let msgs: Vec<MessageExt> = entries
             .into_iter()
             .map(|e| {
-                let mut p = e.properties;
-                for (k, v) in batch_props.iter() {
-                    p.insert(k, v);
-                }
+                let p = properties::decode(&merge_batch_properties(&e.properties, &batch_props));
                 message(
                     &h,
                     &tc.topic_name,
@@ -138,7 +147,55 @@ pub async fn process(
         }
         r
     };
+    if !result.is_stored() {
+        BrokerStats::add(&ctx.stats.put_failures, 1);
+    }
     respond(ctx, req, queue_id, result)
+}
+
+/// The Apache C++ client 2.x sends `send_batch` as a plain SEND_MESSAGE_V2 with `batch=false`
+/// (its `typeid` check for `BatchMessage` fails): the body is the batch encoding, possibly
+/// zlib-compressed, and the only properties are `WAIT` and a fresh `UNIQ_KEY`. Such a request
+/// is stored as the batch it is; anything else is a normal message.
+fn cpp_batch_quirk(
+    req: &RemotingCommand,
+    props: &Properties,
+    sys_flag: i32,
+    body: &bytes::Bytes,
+) -> Option<Vec<BatchEntry>> {
+    if req.language != remoting::protocol::LanguageCode::Cpp
+        || props
+            .keys()
+            .any(|k| k != properties::WAIT && k != properties::UNIQ_KEY)
+    {
+        return None;
+    }
+    let raw = if sys_flag & sysflag::COMPRESSED != 0 {
+        use std::io::Read;
+        let mut out = Vec::new();
+        flate2::read::ZlibDecoder::new(&body[..])
+            .read_to_end(&mut out)
+            .ok()?;
+        bytes::Bytes::from(out)
+    } else {
+        body.clone()
+    };
+    let entries = decode_batch_body(&raw).ok()?;
+    client_written(&raw).then_some(entries)
+}
+
+/// True when every entry of a well-formed batch body has MAGICCODE and BODYCRC 0, as clients
+/// write them: with that, the body is a batch encoding beyond reasonable doubt.
+fn client_written(body: &[u8]) -> bool {
+    let mut pos = 0;
+    while pos + 12 <= body.len() {
+        let total = i32::from_be_bytes(body[pos..pos + 4].try_into().expect("4 bytes")) as usize;
+        if body[pos + 4..pos + 12].iter().any(|b| *b != 0) || total == 0 {
+            return false;
+        }
+        pos += total;
+    }
+    pos == body.len()
 }
 
 /// Validates the request and finds (or auto-creates) its topic, as `msgCheck` does.
@@ -333,4 +390,36 @@ fn respond(
 /// IPv4-mapped IPv6 peers become IPv4 (C++ consumers read only 4-byte hosts).
 fn canonical(addr: SocketAddr) -> SocketAddr {
     SocketAddr::new(addr.ip().to_canonical(), addr.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::{Bytes, BytesMut};
+    use remoting::message::batch::{BatchEntry, encode_batch_body};
+
+    use super::client_written;
+
+    #[test]
+    fn only_bodies_shaped_like_client_batches_count() {
+        let entries = vec![
+            BatchEntry {
+                flag: 0,
+                body: Bytes::from_static(b"a"),
+                properties: "TAGS\u{1}X".into(),
+            },
+            BatchEntry {
+                flag: 3,
+                body: Bytes::from_static(b"bb"),
+                properties: String::new(),
+            },
+        ];
+        let mut buf = BytesMut::new();
+        encode_batch_body(&entries, &mut buf);
+        assert!(client_written(&buf));
+        let mut magic = buf.to_vec();
+        magic[4] = 0xDA; // a stored-record magic code is not what a client writes
+        assert!(!client_written(&magic));
+        assert!(!client_written(&buf[..buf.len() - 1]));
+        assert!(!client_written(b"plain message body"));
+    }
 }

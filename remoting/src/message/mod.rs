@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The stored/pulled message record format (Apache `MessageDecoder` layout), message
 //! properties, message ids and tag hash codes.
 //!
@@ -9,7 +10,10 @@
 //! * [`msg_id`]: offset message ids (store host + commit-log offset as hex).
 //! * [`sysflag`]: message sysflag bits.
 //! * [`tags`]: the consume-queue tag hash code (Java `String.hashCode`).
+//! * [`batch`]: the SEND_BATCH_MESSAGE body (inner messages back to back).
 
+pub mod batch;
+pub mod error;
 pub mod msg_id;
 pub mod properties;
 pub mod record;

@@ -17,20 +17,26 @@ pub enum MsgIdError {
 
 /// Builds the offset message id of a record stored at `commit_log_offset` by `store_host`.
 pub fn offset_msg_id(store_host: SocketAddr, commit_log_offset: i64) -> String {
-    let mut bytes = Vec::with_capacity(28);
-    match store_host.ip() {
-        IpAddr::V4(ip) => bytes.extend_from_slice(&ip.octets()),
-        IpAddr::V6(ip) => bytes.extend_from_slice(&ip.octets()),
-    }
-    bytes.extend_from_slice(&(store_host.port() as i32).to_be_bytes());
-    bytes.extend_from_slice(&commit_log_offset.to_be_bytes());
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        const HEX: &[u8; 16] = b"0123456789ABCDEF";
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 0xF) as usize] as char);
-    }
+    let mut s = String::with_capacity(56);
+    write_offset_msg_id(&mut s, store_host, commit_log_offset);
     s
+}
+
+/// Appends the offset message id to `out` (no intermediate allocation).
+pub fn write_offset_msg_id(out: &mut String, store_host: SocketAddr, commit_log_offset: i64) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut push = |bytes: &[u8]| {
+        for b in bytes {
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 0xF) as usize] as char);
+        }
+    };
+    match store_host.ip() {
+        IpAddr::V4(ip) => push(&ip.octets()),
+        IpAddr::V6(ip) => push(&ip.octets()),
+    }
+    push(&(store_host.port() as i32).to_be_bytes());
+    push(&commit_log_offset.to_be_bytes());
 }
 
 /// Parses an offset message id back into the store host and the commit-log offset.

@@ -171,6 +171,40 @@ pub fn encode(props: &Properties) -> String {
     out
 }
 
+/// Length in bytes of [`encode`]'s output, without building it.
+pub fn encoded_len(props: &Properties) -> usize {
+    let mut n = 0;
+    let mut first = true;
+    for (k, v) in props.iter() {
+        if k.is_empty() || v.is_empty() {
+            continue;
+        }
+        if !first {
+            n += 1;
+        }
+        first = false;
+        n += k.len() + 1 + v.len();
+    }
+    n
+}
+
+/// Appends [`encode`]'s output to `out` without an intermediate string.
+pub fn encode_into(props: &Properties, out: &mut Vec<u8>) {
+    let mut first = true;
+    for (k, v) in props.iter() {
+        if k.is_empty() || v.is_empty() {
+            continue;
+        }
+        if !first {
+            out.push(PROPERTY_SEPARATOR as u8);
+        }
+        first = false;
+        out.extend_from_slice(k.as_bytes());
+        out.push(NAME_VALUE_SEPARATOR as u8);
+        out.extend_from_slice(v.as_bytes());
+    }
+}
+
 /// Decodes a properties string. Tolerates a trailing `\x02`; skips segments without a `\x01`
 /// and pairs with an empty name or value. A later duplicate name replaces an earlier one.
 pub fn decode(s: &str) -> Properties {
@@ -212,6 +246,10 @@ mod tests {
         assert_eq!(find(&s, KEYS), Some("k1 k2"));
         assert_eq!(find(&s, UNIQ_KEY), None);
         assert_eq!(p.keys().collect::<Vec<_>>(), vec!["k1", "k2"]);
+        assert_eq!(encoded_len(&p), s.len());
+        let mut v = Vec::new();
+        encode_into(&p, &mut v);
+        assert_eq!(v, s.as_bytes());
     }
 
     #[test]

@@ -14,6 +14,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+pub use super::error::{MessageDecodeError, MessageEncodeError};
 use super::properties::{self, Properties};
 use super::sysflag;
 
@@ -154,147 +155,26 @@ pub fn body_crc(body: &[u8]) -> i32 {
     (crc32fast::hash(body) & 0x7FFF_FFFF) as i32
 }
 
-/// Errors encoding a record.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MessageEncodeError {
-    /// The topic is empty or longer than 127 bytes.
-    #[error("topic length {0} not in 1..=127")]
-    TopicLength(usize),
-    /// The encoded properties are longer than 32767 bytes.
-    #[error("properties length {0} exceeds 32767")]
-    PropertiesLength(usize),
-    /// The body does not fit an int32 length.
-    #[error("body length {0} too large")]
-    BodyLength(usize),
-}
-
-/// Errors decoding a record.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MessageDecodeError {
-    /// The buffer ends before the record does.
-    #[error("record truncated at byte {at}: needs {needed} bytes, {available} available")]
-    Truncated {
-        /// Position of the record in the decoded buffer.
-        at: usize,
-        /// Bytes the record needs.
-        needed: usize,
-        /// Bytes left in the buffer.
-        available: usize,
-    },
-    /// Unknown magic code.
-    #[error("bad magic code {magic:#010x} at byte {at}")]
-    BadMagic {
-        /// Position of the record.
-        at: usize,
-        /// Magic found.
-        magic: u32,
-    },
-    /// A BLANK (end-of-file filler) record where a message was expected.
-    #[error("blank record of {size} bytes at byte {at}")]
-    Blank {
-        /// Position of the record.
-        at: usize,
-        /// TOTALSIZE of the blank record.
-        size: usize,
-    },
-    /// TOTALSIZE does not match the field lengths.
-    #[error("record at byte {at}: total size {total} but fields need {computed}")]
-    SizeMismatch {
-        /// Position of the record.
-        at: usize,
-        /// TOTALSIZE field.
-        total: usize,
-        /// Size implied by the lengths inside.
-        computed: usize,
-    },
-    /// A negative or absurd length field.
-    #[error("record at byte {at}: bad {field} length {len}")]
-    BadLength {
-        /// Position of the record.
-        at: usize,
-        /// Field name.
-        field: &'static str,
-        /// Length found.
-        len: i64,
-    },
-    /// The body CRC does not match.
-    #[error("record at byte {at}: body crc {stored:#x} but computed {computed:#x}")]
-    CrcMismatch {
-        /// Position of the record.
-        at: usize,
-        /// BODYCRC field.
-        stored: i32,
-        /// CRC of the body bytes.
-        computed: i32,
-    },
-    /// Topic or properties are not UTF-8.
-    #[error("record at byte {at}: {field} is not UTF-8")]
-    Utf8 {
-        /// Position of the record.
-        at: usize,
-        /// Field name.
-        field: &'static str,
-    },
-}
-
-impl MessageDecodeError {
-    /// Shifts the reported position by `base` (for records inside a larger buffer).
-    pub fn offset_by(self, base: usize) -> Self {
-        use MessageDecodeError::*;
-        match self {
-            Truncated {
-                at,
-                needed,
-                available,
-            } => Truncated {
-                at: at + base,
-                needed,
-                available,
-            },
-            BadMagic { at, magic } => BadMagic {
-                at: at + base,
-                magic,
-            },
-            Blank { at, size } => Blank {
-                at: at + base,
-                size,
-            },
-            SizeMismatch {
-                at,
-                total,
-                computed,
-            } => SizeMismatch {
-                at: at + base,
-                total,
-                computed,
-            },
-            BadLength { at, field, len } => BadLength {
-                at: at + base,
-                field,
-                len,
-            },
-            CrcMismatch {
-                at,
-                stored,
-                computed,
-            } => CrcMismatch {
-                at: at + base,
-                stored,
-                computed,
-            },
-            Utf8 { at, field } => Utf8 {
-                at: at + base,
-                field,
-            },
-        }
-    }
-}
-
 /// Appends the V1 record of `msg` to `buf` and returns its length. TOTALSIZE, BODYCRC and the
 /// host IPv6 sysflag bits are computed; every other field is written as given.
 pub fn encode_record(msg: &MessageExt, buf: &mut BytesMut) -> Result<usize, MessageEncodeError> {
-    let props = properties::encode(&msg.properties);
-    encode_record_with_properties(msg, &props, buf)
+    let len = properties::encoded_len(&msg.properties);
+    encode_inner(msg, len, buf, |buf| {
+        // Same bytes as `properties::encode`, written straight into the buffer.
+        let mut first = true;
+        for (k, v) in msg.properties.iter() {
+            if k.is_empty() || v.is_empty() {
+                continue;
+            }
+            if !first {
+                buf.put_u8(properties::PROPERTY_SEPARATOR as u8);
+            }
+            first = false;
+            buf.put_slice(k.as_bytes());
+            buf.put_u8(properties::NAME_VALUE_SEPARATOR as u8);
+            buf.put_slice(v.as_bytes());
+        }
+    })
 }
 
 /// Like [`encode_record`] but with an already encoded properties string (`msg.properties` is
@@ -304,12 +184,21 @@ pub fn encode_record_with_properties(
     props: &str,
     buf: &mut BytesMut,
 ) -> Result<usize, MessageEncodeError> {
+    encode_inner(msg, props.len(), buf, |buf| buf.put_slice(props.as_bytes()))
+}
+
+fn encode_inner(
+    msg: &MessageExt,
+    props_len: usize,
+    buf: &mut BytesMut,
+    write_props: impl FnOnce(&mut BytesMut),
+) -> Result<usize, MessageEncodeError> {
     let topic = msg.topic.as_bytes();
     if topic.is_empty() || topic.len() > MAX_TOPIC_LEN {
         return Err(MessageEncodeError::TopicLength(topic.len()));
     }
-    if props.len() > MAX_PROPERTIES_LEN {
-        return Err(MessageEncodeError::PropertiesLength(props.len()));
+    if props_len > MAX_PROPERTIES_LEN {
+        return Err(MessageEncodeError::PropertiesLength(props_len));
     }
     if msg.body.len() > (i32::MAX as usize) / 2 {
         return Err(MessageEncodeError::BodyLength(msg.body.len()));
@@ -323,7 +212,7 @@ pub fn encode_record_with_properties(
     if store_v6 {
         sys_flag |= sysflag::STOREHOST_V6;
     }
-    let size = record_size(born_v6, store_v6, msg.body.len(), topic.len(), props.len());
+    let size = record_size(born_v6, store_v6, msg.body.len(), topic.len(), props_len);
     buf.reserve(size);
     buf.put_i32(size as i32);
     buf.put_i32(MESSAGE_MAGIC_CODE);
@@ -343,8 +232,8 @@ pub fn encode_record_with_properties(
     buf.put_slice(&msg.body);
     buf.put_u8(topic.len() as u8);
     buf.put_slice(topic);
-    buf.put_i16(props.len() as i16);
-    buf.put_slice(props.as_bytes());
+    buf.put_i16(props_len as i16);
+    write_props(buf);
     Ok(size)
 }
 

@@ -80,6 +80,17 @@ fn mq_map<'de, D: Deserializer<'de>, V: Deserialize<'de>>(
         .collect()
 }
 
+/// `{<fields>"offsetTable":{<queue object>:<value>,...}}`, as fastjson writes these bodies.
+fn offset_table_body<V: Serialize>(
+    leading_fields: &str,
+    table: &BTreeMap<MessageQueue, V>,
+) -> Vec<u8> {
+    let mut out = format!("{{{leading_fields}\"offsetTable\":").into_bytes();
+    fastjson::write_object_key_map(&mut out, table);
+    out.push(b'}');
+    out
+}
+
 /// One queue's offsets in a consume-stats answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -151,10 +162,7 @@ pub struct TopicStatsTable {
 impl TopicStatsTable {
     /// Encodes as fastjson does (queue objects as map keys).
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = b"{\"offsetTable\":".to_vec();
-        fastjson::write_object_key_map(&mut out, &self.offset_table);
-        out.push(b'}');
-        out
+        offset_table_body("", &self.offset_table)
     }
 
     /// Decodes either form.
@@ -175,10 +183,7 @@ pub struct ResetOffsetBody {
 impl ResetOffsetBody {
     /// Encodes as fastjson does.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = b"{\"offsetTable\":".to_vec();
-        fastjson::write_object_key_map(&mut out, &self.offset_table);
-        out.push(b'}');
-        out
+        offset_table_body("", &self.offset_table)
     }
 
     /// Decodes either form.
