@@ -427,3 +427,53 @@ async fn flow_control_caps_cached_messages_per_queue() {
     p.shutdown().await;
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn periodic_route_refresh_and_rebalance_pick_up_new_queues() {
+    let c = Cluster::start().await;
+    c.create_topic("Grows", 2).await;
+    let mut client = c.client();
+    client.poll_name_server_interval = Duration::from_millis(300);
+    let rx = Received::default();
+    let rx2 = rx.clone();
+    let consumer = PushConsumer::builder(
+        client,
+        consumer_config("cg_grow", MessageModel::Clustering, c.dir.path()),
+    )
+    .subscribe("Grows", "*")
+    .listener(MessageListener::concurrently(move |msgs, _| {
+        msgs.iter().for_each(|m| rx2.push("g", m));
+        ConsumeConcurrentlyStatus::ConsumeSuccess
+    }))
+    .start()
+    .await
+    .unwrap();
+    let grows = |n: usize| {
+        let consumer = &consumer;
+        move || async move {
+            consumer
+                .assigned_queues()
+                .iter()
+                .filter(|q| q.topic == "Grows")
+                .count()
+                == n
+        }
+    };
+    eventually(Duration::from_secs(10), "2 queues", grows(2)).await;
+    // The topic grows on the broker; no notification reaches the consumer, only the
+    // periodic route refresh and rebalance can find the new queues.
+    c.create_topic("Grows", 4).await;
+    eventually(Duration::from_secs(15), "4 queues", grows(4)).await;
+    let p = producer(&c).await;
+    let queues = p.fetch_publish_queues("Grows").await.unwrap();
+    p.send_to_queue(Message::new("Grows", "to-q3"), &queues[3])
+        .await
+        .unwrap();
+    rx.wait_until(Duration::from_secs(10), "message in the new queue", |l| {
+        l.iter().any(|(_, m)| m.queue_id == 3)
+    })
+    .await;
+    consumer.shutdown().await;
+    p.shutdown().await;
+    c.shutdown().await;
+}
