@@ -12,7 +12,9 @@ use remoting::message::MessageExt;
 use remoting::protocol::body::{
     ConsumerData, HeartbeatData, MessageQueue, ProducerData, ResetOffsetBody, TopicRouteData,
 };
-use remoting::protocol::header::{ConsumerGroupRequestHeader, ResetOffsetRequestHeader};
+use remoting::protocol::header::{
+    ConsumeMessageDirectlyRequestHeader, ConsumerGroupRequestHeader, ResetOffsetRequestHeader,
+};
 use remoting::{Connection, RemotingCommand, RequestCode, RequestHandler};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -37,6 +39,9 @@ pub trait ConsumerHandle: Send + Sync {
     async fn reset_offset(&self, topic: &str, offsets: BTreeMap<MessageQueue, i64>);
     /// A JSON summary for GET_CONSUMER_RUNNING_INFO.
     fn running_info(&self) -> serde_json::Value;
+    /// Runs the listener on one message (CONSUME_MESSAGE_DIRECTLY) and returns Apache's
+    /// `ConsumeMessageDirectlyResult` JSON.
+    async fn consume_directly(&self, message: MessageExt, broker_name: &str) -> serde_json::Value;
 }
 
 /// Extension point for transactional producers: answers CHECK_TRANSACTION_STATE.
@@ -469,6 +474,41 @@ impl ClientInstance {
                         &req,
                         remoting::ResponseCode::SystemError,
                         format!("The Consumer Group <{group}> not exist in this consumer"),
+                    )),
+                }
+            }
+            Some(RequestCode::ConsumeMessageDirectly) => {
+                let h = match req.decode_header::<ConsumeMessageDirectlyRequestHeader>() {
+                    Ok(h) => h,
+                    Err(e) => return Some(RemotingCommand::header_error(&req, &e)),
+                };
+                let msg = req
+                    .body
+                    .as_ref()
+                    .and_then(|b| remoting::message::decode_records(b).ok())
+                    .and_then(|v| v.into_iter().next());
+                match (self.consumer(&h.consumer_group), msg) {
+                    (Some(c), Some(mut m)) => {
+                        crate::api::decompress_bodies(std::slice::from_mut(&mut m));
+                        let broker = h.broker_name.unwrap_or_default();
+                        let result = c.consume_directly(m, &broker).await;
+                        Some(
+                            RemotingCommand::success(&req)
+                                .with_body(serde_json::to_vec(&result).unwrap_or_default()),
+                        )
+                    }
+                    (None, _) => Some(RemotingCommand::error(
+                        &req,
+                        remoting::ResponseCode::SystemError,
+                        format!(
+                            "The Consumer Group <{}> not exist in this consumer",
+                            h.consumer_group
+                        ),
+                    )),
+                    (_, None) => Some(RemotingCommand::error(
+                        &req,
+                        remoting::ResponseCode::SystemError,
+                        "no message in the request body",
                     )),
                 }
             }

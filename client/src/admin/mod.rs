@@ -398,6 +398,36 @@ impl Admin {
             .await
     }
 
+    /// CONSUME_MESSAGE_DIRECTLY through the broker that stores `offset_msg_id`: the consumer
+    /// `client_id` of `group` runs its listener on the message; returns its result JSON.
+    pub async fn consume_message_directly(
+        &self,
+        group: &str,
+        client_id: &str,
+        offset_msg_id: &str,
+    ) -> Result<serde_json::Value> {
+        let (host, _) = remoting::message::msg_id::parse_offset_msg_id(offset_msg_id)
+            .map_err(|e| ClientError::Invalid(format!("{offset_msg_id}: {e}")))?;
+        let cmd = RemotingCommand::request_with_header(
+            RequestCode::ConsumeMessageDirectly,
+            &ConsumeMessageDirectlyRequestHeader {
+                consumer_group: group.into(),
+                client_id: Some(client_id.into()),
+                msg_id: Some(offset_msg_id.into()),
+                broker_name: None,
+            },
+        );
+        let resp = self
+            .instance
+            .api()
+            .invoke_raw(&host.to_string(), cmd, Duration::from_secs(15))
+            .await?;
+        if resp.code != 0 {
+            return Err(crate::api::broker_error(&host.to_string(), &resp));
+        }
+        Ok(serde_json::from_slice(body(&resp))?)
+    }
+
     /// QUERY_MESSAGE on every master serving `topic`.
     pub async fn query_message(
         &self,

@@ -918,6 +918,48 @@ impl ConsumerHandle for Inner {
         self.rebalance.notify_one();
     }
 
+    async fn consume_directly(&self, message: MessageExt, broker_name: &str) -> serde_json::Value {
+        let ctx = ConsumeContext {
+            queue: MessageQueue {
+                topic: message.topic.clone(),
+                broker_name: broker_name.to_owned(),
+                queue_id: message.queue_id,
+            },
+        };
+        let started = std::time::Instant::now();
+        let msgs = [message];
+        let (result, order) = match &self.listener {
+            MessageListener::Concurrently(l) => {
+                let r = std::panic::AssertUnwindSafe(l.consume_message(&msgs, &ctx))
+                    .catch_unwind()
+                    .await;
+                let name = match r {
+                    Ok(ConsumeConcurrentlyStatus::ConsumeSuccess) => "CR_SUCCESS",
+                    Ok(ConsumeConcurrentlyStatus::ReconsumeLater) => "CR_LATER",
+                    Err(_) => "CR_THROW_EXCEPTION",
+                };
+                (name, false)
+            }
+            MessageListener::Orderly(l) => {
+                let r = std::panic::AssertUnwindSafe(l.consume_message(&msgs, &ctx))
+                    .catch_unwind()
+                    .await;
+                let name = match r {
+                    Ok(ConsumeOrderlyStatus::Success) => "CR_SUCCESS",
+                    Ok(ConsumeOrderlyStatus::SuspendCurrentQueueAMoment) => "CR_LATER",
+                    Err(_) => "CR_THROW_EXCEPTION",
+                };
+                (name, true)
+            }
+        };
+        serde_json::json!({
+            "autoCommit": true,
+            "consumeResult": result,
+            "order": order,
+            "spentTimeMills": started.elapsed().as_millis() as i64,
+        })
+    }
+
     fn running_info(&self) -> serde_json::Value {
         let subs: Vec<_> = self
             .subscriptions

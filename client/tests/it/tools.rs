@@ -271,6 +271,32 @@ async fn every_mqadmin_subcommand() {
     })
     .await;
 
+    // queryMsgById -g -d: the broker relays the stored message to that consumer's listener
+    let client_id = consumer.instance().client_id().to_owned();
+    let direct = admin_json(
+        ns,
+        &[
+            "queryMsgById",
+            "-i",
+            &offset_id,
+            "-g",
+            "AdmGroup",
+            "-d",
+            &client_id,
+        ],
+    )
+    .await;
+    assert_eq!(direct["consumeResult"], "CR_SUCCESS", "{direct}");
+    let hello = |l: &[(String, client::MessageExt)]| {
+        l.iter()
+            .filter(|(_, m)| &m.body[..] == b"hello admin")
+            .count()
+    };
+    rx.wait_until(Duration::from_secs(5), "direct consumption", |l| {
+        hello(l) >= 3
+    })
+    .await;
+
     let st = admin_json(ns, &["brokerStatus", "-b", b]).await;
     assert_eq!(st[b]["brokerVersionDesc"], "V4_9_8");
     let out = admin(ns, &["brokerStatus", "-c", CLUSTER]).await;

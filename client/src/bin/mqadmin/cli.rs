@@ -213,6 +213,12 @@ pub enum Cmd {
         /// Topic (for unique-key fallback).
         #[arg(short = 't', long = "topic")]
         topic: Option<String>,
+        /// Consumer group: with -d, let that consumer consume the message again.
+        #[arg(short = 'g', long = "consumerGroup", requires = "client_id")]
+        group: Option<String>,
+        /// The consumer's client id (with -g).
+        #[arg(short = 'd', long = "clientId", requires = "group")]
+        client_id: Option<String>,
     },
     /// Find messages by key.
     #[command(name = "queryMsgByKey")]

@@ -542,7 +542,19 @@ pub async fn run(client: ClientConfig, cmd: Cmd) -> Result<Output> {
             }
             Err(last_err.unwrap_or_else(|| invalid("no broker")))
         }
-        Cmd::QueryMsgById { msg_id, topic } => match admin.view_message(&msg_id).await {
+        Cmd::QueryMsgById {
+            msg_id,
+            group: Some(group),
+            client_id: Some(client_id),
+            ..
+        } => {
+            let r = admin
+                .consume_message_directly(&group, &client_id, &msg_id)
+                .await?;
+            let text = format!("ConsumeMessageDirectlyResult: {r}\n");
+            Ok(Output { text, json: r })
+        }
+        Cmd::QueryMsgById { msg_id, topic, .. } => match admin.view_message(&msg_id).await {
             Ok(m) => Ok(message(&m)),
             Err(ClientError::Invalid(_)) if topic.is_some() => {
                 let topic = topic.unwrap_or_default();
