@@ -2,5 +2,6 @@
 
 mod cluster;
 mod producer;
+mod pull;
 mod push;
 mod tools;
