@@ -43,6 +43,7 @@ impl Namesrv {
             config: Arc::new(RwLock::new(config)),
             routes: routes.clone(),
             kv,
+            route_cache: Default::default(),
         });
         let router = Router::new().route(processor::CODES, processor);
         let server = RemotingServer::start(&addr, server_config, Arc::new(router)).await?;

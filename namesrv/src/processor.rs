@@ -1,6 +1,9 @@
 //! The name server's request processor (`DefaultRequestProcessor`).
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+
+use bytes::Bytes;
 
 use async_trait::async_trait;
 use remoting::command::RemotingCommand;
@@ -53,7 +56,13 @@ pub struct NamesrvProcessor {
     pub routes: Arc<RouteInfoManager>,
     /// KV config.
     pub kv: Arc<KvConfigManager>,
+    /// Encoded route bodies by (topic, standard JSON), valid for the table version stored
+    /// with them.
+    pub route_cache: RwLock<HashMap<(String, bool), (u64, Bytes)>>,
 }
+
+/// Most cached route bodies kept before the cache is emptied.
+const ROUTE_CACHE_MAX: usize = 100_000;
 
 type Reply = RemotingCommand;
 
@@ -232,26 +241,41 @@ impl NamesrvProcessor {
 
     fn route_by_topic(&self, req: &RemotingCommand) -> Reply {
         let h = header_or_reply!(req, GetRouteInfoRequestHeader);
-        match self.routes.topic_route(&h.topic) {
+        let standard =
+            req.version >= STANDARD_JSON_VERSION || h.accept_standard_json_only == Some(true);
+        let order_conf = self
+            .config
+            .read()
+            .expect("config lock")
+            .order_message_enable;
+        let key = (h.topic, standard);
+        if !order_conf
+            && let Some((v, body)) = self.route_cache.read().expect("cache lock").get(&key)
+            && *v == self.routes.version()
+        {
+            return RemotingCommand::success(req).with_body(body.clone());
+        }
+        let (version, route) = self.routes.topic_route_versioned(&key.0);
+        match route {
             Some(mut route) => {
-                if self
-                    .config
-                    .read()
-                    .expect("config lock")
-                    .order_message_enable
-                {
-                    route.order_topic_conf = self.kv.get(ORDER_TOPIC_CONFIG, &h.topic);
+                if order_conf {
+                    route.order_topic_conf = self.kv.get(ORDER_TOPIC_CONFIG, &key.0);
+                    return RemotingCommand::success(req).with_body(route.encode(standard));
                 }
-                let standard = req.version >= STANDARD_JSON_VERSION
-                    || h.accept_standard_json_only == Some(true);
-                RemotingCommand::success(req).with_body(route.encode(standard))
+                let body = Bytes::from(route.encode(standard));
+                let mut cache = self.route_cache.write().expect("cache lock");
+                if cache.len() >= ROUTE_CACHE_MAX {
+                    cache.clear();
+                }
+                cache.insert(key, (version, body.clone()));
+                RemotingCommand::success(req).with_body(body)
             }
             None => RemotingCommand::error(
                 req,
                 ResponseCode::TopicNotExist,
                 format!(
                     "No topic route info in name server for the topic: {}\nSee http://rocketmq.apache.org/docs/faq/ for further details.",
-                    h.topic
+                    key.0
                 ),
             ),
         }

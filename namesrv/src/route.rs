@@ -72,6 +72,8 @@ pub struct Registration<'a> {
 #[derive(Default)]
 pub struct RouteInfoManager {
     tables: RwLock<Tables>,
+    /// Bumped under the write lock by every change; lets readers cache what they derive.
+    version: std::sync::atomic::AtomicU64,
 }
 
 impl RouteInfoManager {
@@ -80,9 +82,28 @@ impl RouteInfoManager {
         Self::default()
     }
 
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Tables> {
+        let t = self.tables.write().expect("route lock");
+        self.version
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+        t
+    }
+
+    /// The route of `topic` with the table version it was read at (see [`Self::version`]).
+    pub fn topic_route_versioned(&self, topic: &str) -> (u64, Option<TopicRouteData>) {
+        let t = self.tables.read().expect("route lock");
+        let v = self.version.load(std::sync::atomic::Ordering::Acquire);
+        (v, route_of(&t, topic))
+    }
+
+    /// The current table version: equal versions mean equal routes.
+    pub fn version(&self) -> u64 {
+        self.version.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// Registers (or refreshes) a broker, as Apache's `registerBroker`.
     pub fn register_broker(&self, r: Registration<'_>) -> RegisterBrokerResult {
-        let mut t = self.tables.write().expect("route lock");
+        let mut t = self.write();
         t.cluster_addr_table
             .entry(r.cluster_name.to_owned())
             .or_default()
@@ -164,7 +185,7 @@ impl RouteInfoManager {
         broker_name: &str,
         broker_id: i64,
     ) {
-        let mut t = self.tables.write().expect("route lock");
+        let mut t = self.write();
         t.broker_live_table.remove(broker_addr);
         t.filter_server_table.remove(broker_addr);
         let mut remove_broker_name = false;
@@ -224,7 +245,7 @@ impl RouteInfoManager {
     }
 
     fn remove_broker_addr(&self, addr: &str) {
-        let mut t = self.tables.write().expect("route lock");
+        let mut t = self.write();
         t.broker_live_table.remove(addr);
         t.filter_server_table.remove(addr);
         let mut emptied = Vec::new();
@@ -243,23 +264,7 @@ impl RouteInfoManager {
 
     /// The route of `topic`, if it has queues on at least one registered broker group.
     pub fn topic_route(&self, topic: &str) -> Option<TopicRouteData> {
-        let t = self.tables.read().expect("route lock");
-        let queues = t.topic_queue_table.get(topic)?;
-        let mut route = TopicRouteData {
-            queue_datas: queues.values().cloned().collect(),
-            ..Default::default()
-        };
-        for name in queues.keys() {
-            if let Some(bd) = t.broker_addr_table.get(name) {
-                for addr in bd.broker_addrs.values() {
-                    if let Some(fs) = t.filter_server_table.get(addr) {
-                        route.filter_server_table.insert(addr.clone(), fs.clone());
-                    }
-                }
-                route.broker_datas.push(bd.clone());
-            }
-        }
-        (!route.broker_datas.is_empty() && !route.queue_datas.is_empty()).then_some(route)
+        self.topic_route_versioned(topic).1
     }
 
     /// Every cluster and broker group.
@@ -350,7 +355,7 @@ impl RouteInfoManager {
 
     /// Removes a topic, or only its queues on `cluster`'s broker groups.
     pub fn delete_topic(&self, topic: &str, cluster: Option<&str>) {
-        let mut t = self.tables.write().expect("route lock");
+        let mut t = self.write();
         match cluster.filter(|c| !c.is_empty()) {
             None => {
                 t.topic_queue_table.remove(topic);
@@ -382,7 +387,7 @@ impl RouteInfoManager {
     }
 
     fn update_perm(&self, broker_name: &str, f: impl Fn(i32) -> i32) -> i32 {
-        let mut t = self.tables.write().expect("route lock");
+        let mut t = self.write();
         let mut count = 0;
         for q in t.topic_queue_table.values_mut() {
             if let Some(qd) = q.get_mut(broker_name) {
@@ -400,7 +405,7 @@ impl RouteInfoManager {
         broker_addr: &str,
         version: &DataVersion,
     ) -> (bool, Option<DataVersion>) {
-        let mut t = self.tables.write().expect("route lock");
+        let mut t = self.write();
         match t.broker_live_table.get_mut(broker_addr) {
             Some(live) => {
                 let changed = live.data_version != *version;
@@ -412,6 +417,25 @@ impl RouteInfoManager {
             None => (true, None),
         }
     }
+}
+
+fn route_of(t: &Tables, topic: &str) -> Option<TopicRouteData> {
+    let queues = t.topic_queue_table.get(topic)?;
+    let mut route = TopicRouteData {
+        queue_datas: queues.values().cloned().collect(),
+        ..Default::default()
+    };
+    for name in queues.keys() {
+        if let Some(bd) = t.broker_addr_table.get(name) {
+            for addr in bd.broker_addrs.values() {
+                if let Some(fs) = t.filter_server_table.get(addr) {
+                    route.filter_server_table.insert(addr.clone(), fs.clone());
+                }
+            }
+            route.broker_datas.push(bd.clone());
+        }
+    }
+    (!route.broker_datas.is_empty() && !route.queue_datas.is_empty()).then_some(route)
 }
 
 fn create_and_update_queue_data(t: &mut Tables, broker_name: &str, tc: &TopicConfig) {

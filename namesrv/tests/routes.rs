@@ -380,3 +380,41 @@ async fn binary_header_request_gets_binary_response() {
     assert_eq!(r.serialize_type, SerializeType::RocketMq);
     assert_eq!(r.code, ResponseCode::TopicNotExist.code());
 }
+
+#[tokio::test]
+async fn cached_routes_follow_every_change() {
+    let ns = start().await;
+    let b = FakeBroker::new("broker-c", 0, "10.0.0.4:10911", &[("Cached", 4)]);
+    b.register(&ns.addr).await;
+    let route =
+        |r: RemotingCommand| body::from_json::<TopicRouteData>(r.body.as_deref().unwrap()).unwrap();
+    // Asked twice (the second answer may come from the cache): the same route.
+    let first = route(call(&ns.addr, route_request("Cached", 333)).await);
+    assert_eq!(
+        route(call(&ns.addr, route_request("Cached", 333)).await),
+        first
+    );
+    // A change is visible on the very next request.
+    let wipe = RemotingCommand::new_request(RequestCode::WipeWritePermOfBroker)
+        .with_ext("brokerName", "broker-c");
+    call(&ns.addr, wipe).await;
+    assert_eq!(
+        route(call(&ns.addr, route_request("Cached", 333)).await).queue_datas[0].perm,
+        4
+    );
+    let slave = FakeBroker::new("broker-c", 1, "10.0.0.5:10911", &[("Cached", 4)]);
+    slave.register(&ns.addr).await;
+    assert_eq!(
+        route(call(&ns.addr, route_request("Cached", 333)).await).broker_datas[0]
+            .broker_addrs
+            .len(),
+        2
+    );
+    let del =
+        RemotingCommand::new_request(RequestCode::DeleteTopicInNamesrv).with_ext("topic", "Cached");
+    call(&ns.addr, del).await;
+    assert_eq!(
+        call(&ns.addr, route_request("Cached", 333)).await.code,
+        ResponseCode::TopicNotExist.code()
+    );
+}
