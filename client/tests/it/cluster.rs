@@ -26,6 +26,11 @@ pub const CLUSTER: &str = "DefaultCluster";
 
 impl Cluster {
     pub async fn start() -> Cluster {
+        Self::start_with(&[]).await
+    }
+
+    /// A cluster whose broker gets `extra` broker.conf keys on top of the defaults.
+    pub async fn start_with(extra: &[(&str, &str)]) -> Cluster {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_default_env()
@@ -43,7 +48,7 @@ impl Cluster {
         };
         let namesrv = Namesrv::start(ns_cfg).await.unwrap();
         let ns_addr = namesrv.local_addr().to_string();
-        let broker = Self::start_broker(&ns_addr, dir.path(), BROKER_NAME).await;
+        let broker = Self::start_broker(&ns_addr, dir.path(), BROKER_NAME, extra).await;
         let broker_addr = format!("127.0.0.1:{}", broker.local_addr().port());
         let c = Cluster {
             namesrv: Some(namesrv),
@@ -58,10 +63,15 @@ impl Cluster {
 
     /// Starts another broker of the same cluster, registered with this name server.
     pub async fn add_broker(&self, name: &str) -> Broker {
-        Self::start_broker(&self.ns_addr, &self.dir.path().join(name), name).await
+        Self::start_broker(&self.ns_addr, &self.dir.path().join(name), name, &[]).await
     }
 
-    async fn start_broker(ns_addr: &str, dir: &std::path::Path, name: &str) -> Broker {
+    async fn start_broker(
+        ns_addr: &str,
+        dir: &std::path::Path,
+        name: &str,
+        extra: &[(&str, &str)],
+    ) -> Broker {
         let mut cfg = BrokerStartupConfig::default();
         let props: BTreeMap<String, String> = [
             ("brokerName", name),
@@ -73,6 +83,7 @@ impl Cluster {
             ("mappedFileSizeCommitLog", "67108864"),
         ]
         .into_iter()
+        .chain(extra.iter().copied())
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         cfg.apply(&props).unwrap();
