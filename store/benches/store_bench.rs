@@ -110,9 +110,10 @@ fn bench_async(dir: &Path, writers: usize, total: u64) {
     let rss_after = rss_anon_kib();
     let n = per * writers as u64;
     let dispatch_start = Instant::now();
-    assert!(
-        store.wait_dispatched_blocking(store.get_max_phy_offset() as u64, Duration::from_secs(120))
-    );
+    assert!(store.wait_dispatched_blocking(
+        store.get_appended_phy_offset() as u64,
+        Duration::from_secs(120)
+    ));
     let dispatch_tail = dispatch_start.elapsed();
     println!(
         "RESULT scenario=async writers={writers} messages={n} seconds={:.3} msg_per_s={:.0} mib_per_s={:.1} dispatch_tail_ms={} rss_anon_kib_before={rss_before} rss_anon_kib_after={rss_after} writer_cpu_us_per_msg={:.2} process_cpu_us_per_msg={:.2}",
@@ -263,9 +264,10 @@ fn bench_read(dir: &Path, total: u64) {
     for _ in 0..total {
         store.put_message_blocking(&m);
     }
-    assert!(
-        store.wait_dispatched_blocking(store.get_max_phy_offset() as u64, Duration::from_secs(120))
-    );
+    assert!(store.wait_dispatched_blocking(
+        store.get_appended_phy_offset() as u64,
+        Duration::from_secs(120)
+    ));
     let mut best = 0f64;
     for _pass in 0..3 {
         let start = Instant::now();

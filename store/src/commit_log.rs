@@ -6,16 +6,27 @@
 //! writer put a BLANK filler there and move to the next file.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use remoting::message::{self, BLANK_MAGIC_CODE, MessageExt, RawRecord, msg_id, record, sysflag};
 
+use crate::config::MessageStoreConfig;
 use crate::error::{Result, StoreError};
+use crate::mapped_file::{BlockAllocation, MappedFile, OS_PAGE_SIZE};
 use crate::mapped_file_queue::MappedFileQueue;
 use crate::results::{AppendMessageResult, PutMessageStatus};
+use crate::write_buffer::WriteBuffer;
+
+/// Maps a failure to fault in commit-log pages (a full disk) to the put status Apache uses
+/// when the disk is full.
+fn populate_failed(e: std::io::Error) -> PutMessageStatus {
+    tracing::error!("cannot populate commit log pages: {e}");
+    PutMessageStatus::ServiceNotAvailable
+}
 
 /// Current time in ms since the epoch.
 pub fn now_ms() -> i64 {
@@ -53,6 +64,11 @@ pub struct CommitLog {
     last_store_timestamp: AtomicI64,
     /// When the current put-lock holder took the lock (ms), 0 when free.
     lock_begin: AtomicI64,
+    /// Size of the write buffer once started (0 = appends go through the mapping).
+    buffer_size: usize,
+    /// How long an append waits for write-buffer space before failing.
+    buffer_wait: Duration,
+    write_buffer: OnceLock<WriteBuffer>,
 }
 
 /// Clears the lock-begin time when the critical section ends (also on early returns).
@@ -72,21 +88,135 @@ struct Encoded {
 }
 
 impl CommitLog {
-    /// A commit log in `dir` with files of `file_size` bytes.
-    pub fn new(
-        dir: std::path::PathBuf,
-        file_size: u64,
-        max_message_size: usize,
-        prealloc: bool,
-    ) -> Self {
+    /// A commit log as `config` says (directory, file size, maximum message size,
+    /// preallocation, prefaulting and the write buffer).
+    pub fn new(config: &MessageStoreConfig) -> Self {
+        let file_size = config.mapped_file_size_commit_log as usize;
+        let buffered = config.is_transient_store_pool_enable();
+        let prefault = config.prefault_ahead_bytes;
+        // Populating pages ahead of the writer on a sparse file is far cheaper than page
+        // faults on fallocate'd (unwritten) extents, which zero whole folios on every fault;
+        // without MADV_POPULATE_WRITE, reserve the blocks so a full disk cannot SIGBUS us.
+        // Buffered appends never fault: the commit thread fills reserved blocks with pwrite.
+        let alloc = if !buffered && prefault > 0 && crate::mapped_file::populate_write_supported() {
+            BlockAllocation::Populated {
+                head: prefault.min(file_size),
+            }
+        } else {
+            BlockAllocation::Reserved
+        };
+        let largest_record = config.max_message_size + 64 * 1024;
         Self {
-            files: MappedFileQueue::new(dir, file_size as usize, prealloc)
-                .with_reserved_blocks(true),
+            files: MappedFileQueue::new(
+                config.commit_log_dir(),
+                file_size,
+                config.preallocate_mapped_file,
+            )
+            .with_allocation(alloc),
             put_lock: Mutex::new(HashMap::new()),
-            max_message_size,
+            max_message_size: config.max_message_size,
             last_store_timestamp: AtomicI64::new(0),
             lock_begin: AtomicI64::new(0),
+            buffer_size: if buffered {
+                config
+                    .transient_store_buffer_size
+                    .max(2 * largest_record)
+                    .next_multiple_of(OS_PAGE_SIZE)
+            } else {
+                0
+            },
+            buffer_wait: Duration::from_millis(
+                config.os_page_cache_busy_timeout_mills.max(1) as u64
+            ),
+            write_buffer: OnceLock::new(),
         }
+    }
+
+    /// Starts buffering appends (when configured), from the current end of the log. Call
+    /// after recovery, before any put.
+    pub fn start_write_buffer(&self) {
+        if self.buffer_size > 0 {
+            let _ = self
+                .write_buffer
+                .set(WriteBuffer::new(self.buffer_size, self.files.max_offset()));
+        }
+    }
+
+    /// Whether appends go to the write buffer.
+    pub fn is_buffered(&self) -> bool {
+        self.write_buffer.get().is_some()
+    }
+
+    /// Writes buffered appends to the files (the commit thread's step). Returns true if it
+    /// committed anything. The committed offset is what readers see.
+    pub fn commit(&self) -> Result<bool> {
+        let Some(wb) = self.write_buffer.get() else {
+            return Ok(false);
+        };
+        let mut progressed = false;
+        loop {
+            let at = wb.committed();
+            let Some(file) = self.files.find_by_offset(at) else {
+                return Ok(progressed);
+            };
+            let base = file.file_from_offset();
+            let pos = (at - base) as usize;
+            let end = file.appended();
+            if end > pos {
+                let (a, b) = wb.get(at, end - pos);
+                file.write_committed(pos, a)
+                    .map_err(|e| StoreError::io("pwrite", file.path(), e))?;
+                if !b.is_empty() {
+                    file.write_committed(pos + a.len(), b)
+                        .map_err(|e| StoreError::io("pwrite", file.path(), e))?;
+                }
+                progressed = true;
+            }
+            // Past an end-of-file filler the read position jumps to the file end.
+            let now = base + file.read_position() as u64;
+            wb.set_committed(now);
+            if now == at || file.read_position() < file.file_size() {
+                return Ok(progressed);
+            }
+        }
+    }
+
+    /// Appended bytes not committed yet.
+    pub fn uncommitted_bytes(&self) -> u64 {
+        self.write_buffer
+            .get()
+            .map(|wb| self.write_offset().saturating_sub(wb.committed()))
+            .unwrap_or(0)
+    }
+
+    /// Makes room for `len` more bytes at the end of `file`: waits for write-buffer space,
+    /// or populates the pages when they are populated ahead. Nothing is written, so a
+    /// failure leaves the log (and the queue offsets) untouched.
+    fn prepare(&self, file: &MappedFile, len: usize) -> Result<(), PutMessageStatus> {
+        let end = file.appended() + len;
+        match self.write_buffer.get() {
+            Some(wb) => {
+                if !wb.wait_space(file.file_from_offset() + end as u64, self.buffer_wait) {
+                    tracing::error!("write buffer full: the commit thread is not keeping up");
+                    return Err(PutMessageStatus::OsPageCacheBusy);
+                }
+            }
+            None => file.ensure_populated(end).map_err(populate_failed)?,
+        }
+        Ok(())
+    }
+
+    /// Copies `data` to the end of `file` (into the write buffer, or through the mapping)
+    /// after [`Self::prepare`] made room for it.
+    fn copy(&self, file: &MappedFile, data: &[u8]) {
+        let ok = match self.write_buffer.get() {
+            Some(wb) => {
+                wb.put(file.file_from_offset() + file.appended() as u64, data);
+                file.advance(data.len())
+            }
+            None => file.append(data),
+        };
+        debug_assert!(ok);
     }
 
     /// The mapped files.
@@ -104,9 +234,20 @@ impl CommitLog {
         self.files.min_offset()
     }
 
-    /// Offset just past the last written byte.
+    /// Offset just past the last readable byte (the committed offset when buffered).
     pub fn max_offset(&self) -> u64 {
-        self.files.max_offset()
+        match self.write_buffer.get() {
+            Some(wb) => wb.committed(),
+            None => self.files.max_offset(),
+        }
+    }
+
+    /// Offset just past the last appended byte, committed or not.
+    pub fn write_offset(&self) -> u64 {
+        self.files
+            .last_file()
+            .map(|f| f.file_from_offset() + f.wrote_position() as u64)
+            .unwrap_or(0)
     }
 
     /// How long the current put-lock holder has held the lock (ms), 0 when free.
@@ -223,7 +364,8 @@ impl CommitLog {
                 let mut blank = [0u8; 8];
                 blank[..4].copy_from_slice(&(file.remaining() as i32).to_be_bytes());
                 blank[4..].copy_from_slice(&BLANK_MAGIC_CODE.to_be_bytes());
-                file.append(&blank);
+                self.prepare(&file, blank.len())?;
+                self.copy(&file, &blank);
                 file.fill_to_end();
                 file = self.files.last_file_or_create(0).map_err(|e| {
                     tracing::error!("create commit log file: {e}");
@@ -231,6 +373,7 @@ impl CommitLog {
                 })?;
             }
             let base = file.file_from_offset() + file.wrote_position() as u64;
+            self.prepare(&file, total)?;
             let mut first_queue_offset = 0;
             for (i, e) in encoded.iter().enumerate() {
                 let rec = &mut buf[e.start..e.start + e.len];
@@ -259,8 +402,7 @@ impl CommitLog {
                     .copy_from_slice(&((base + e.start as u64) as i64).to_be_bytes());
                 rec[e.store_ts_pos..e.store_ts_pos + 8].copy_from_slice(&store_ts.to_be_bytes());
             }
-            let ok = file.append(buf);
-            debug_assert!(ok);
+            self.copy(&file, buf);
             self.last_store_timestamp.store(store_ts, Ordering::Release);
             (base, store_ts, first_queue_offset)
         };
@@ -300,6 +442,8 @@ impl CommitLog {
         while !data.is_empty() {
             let file = self.files.last_file_or_create(at)?;
             let n = data.len().min(file.remaining());
+            file.ensure_populated(file.wrote_position() + n)
+                .map_err(|e| StoreError::io("populate", file.path(), e))?;
             if !file.append(&data[..n]) {
                 return Err(StoreError::io(
                     "append",

@@ -98,8 +98,21 @@ pub struct MessageStoreConfig {
     pub preallocate_mapped_file: bool,
     /// `prefaultAheadBytes` (64 MiB, this store's own key; 0 disables): a background thread
     /// keeps this many bytes past the commit-log write position pre-faulted, so appends do
-    /// not pay for page faults.
+    /// not pay for page faults; a new file gets its head populated when it is created.
+    /// Commit-log files are then sparse and a full disk fails the put with
+    /// `SERVICE_NOT_AVAILABLE`; with 0 (or a kernel before 5.14) their blocks are reserved
+    /// with `fallocate` at creation instead.
     pub prefault_ahead_bytes: usize,
+    /// `transientStorePoolEnable` (false): under ASYNC_FLUSH on a master, appends go to a
+    /// reused in-memory write buffer and a commit thread writes them to the commit-log file
+    /// with `pwrite` (no page faults or page zeroing in the put path). Readers see a message
+    /// once it is committed (about 1 ms later). As in Apache, a process crash loses what was
+    /// not committed yet.
+    pub transient_store_pool_enable: bool,
+    /// `transientStoreBufferSize` (32 MiB, this store's own key): size of that write buffer
+    /// (a ring; Apache instead pools `transientStorePoolSize` file-sized buffers). Raised to
+    /// at least twice the largest record.
+    pub transient_store_buffer_size: usize,
     /// `osPageCacheBusyTimeOutMills` (1000): a put lock held longer than this makes new puts
     /// fail fast with `OsPageCacheBusy`.
     pub os_page_cache_busy_timeout_mills: i64,
@@ -147,6 +160,8 @@ impl Default for MessageStoreConfig {
             preallocate_mapped_file: true,
             prefault_ahead_bytes: 64 << 20,
             os_page_cache_busy_timeout_mills: 1000,
+            transient_store_pool_enable: false,
+            transient_store_buffer_size: 32 << 20,
             message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
                 .into(),
         }
@@ -274,9 +289,19 @@ impl MessageStoreConfig {
             "messageDelayLevel" => self.message_delay_level = v.into(),
             "prefaultAheadBytes" => self.prefault_ahead_bytes = parse(key, v)?,
             "osPageCacheBusyTimeOutMills" => self.os_page_cache_busy_timeout_mills = parse(key, v)?,
+            "transientStorePoolEnable" => self.transient_store_pool_enable = parse(key, v)?,
+            "transientStoreBufferSize" => self.transient_store_buffer_size = parse(key, v)?,
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// Whether the write buffer is in use: `transientStorePoolEnable` under ASYNC_FLUSH on a
+    /// master (Apache's rule).
+    pub fn is_transient_store_pool_enable(&self) -> bool {
+        self.transient_store_pool_enable
+            && self.flush_disk_type == FlushDiskType::AsyncFlush
+            && self.broker_role != BrokerRole::Slave
     }
 
     /// The commit-log directory.
@@ -354,6 +379,19 @@ impl MessageStoreConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_buffer_only_under_async_flush_on_a_master() {
+        let mut c = MessageStoreConfig::default();
+        assert!(!c.is_transient_store_pool_enable());
+        c.set("transientStorePoolEnable", "true").unwrap();
+        assert!(c.is_transient_store_pool_enable());
+        c.set("flushDiskType", "SYNC_FLUSH").unwrap();
+        assert!(!c.is_transient_store_pool_enable());
+        c.set("flushDiskType", "ASYNC_FLUSH").unwrap();
+        c.set("brokerRole", "SLAVE").unwrap();
+        assert!(!c.is_transient_store_pool_enable());
+    }
 
     #[test]
     fn keys_and_defaults() {

@@ -266,7 +266,7 @@ impl ConsumeQueue {
         let start = files.len().saturating_sub(3);
         let min = self.min_logic_offset.load(Ordering::Acquire) as u64;
         for f in &files[start..] {
-            let data = f.bytes(0, f.wrote_position()).unwrap_or(&[]);
+            let data = f.bytes(0, f.read_position()).unwrap_or(&[]);
             for (i, chunk) in data.chunks_exact(CQ_UNIT_SIZE).enumerate() {
                 let pos = f.file_from_offset() + (i * CQ_UNIT_SIZE) as u64;
                 let u = CqUnit::decode(chunk);
@@ -297,7 +297,7 @@ impl ConsumeQueue {
         let files = self.files.files();
         let mut cut = None;
         for f in files.iter().rev() {
-            let data = f.bytes(0, f.wrote_position()).unwrap_or(&[]);
+            let data = f.bytes(0, f.read_position()).unwrap_or(&[]);
             let mut last_good = None;
             for (i, chunk) in data.chunks_exact(CQ_UNIT_SIZE).enumerate() {
                 let u = CqUnit::decode(chunk);

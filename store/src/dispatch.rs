@@ -17,6 +17,32 @@ struct DispatchCtx {
     max_store_ts: i64,
 }
 
+/// The properties dispatch needs, found in one pass over the properties string.
+#[derive(Default)]
+struct KeyProperties<'a> {
+    tags: Option<&'a str>,
+    keys: Option<&'a str>,
+    uniq_key: Option<&'a str>,
+    delay: Option<&'a str>,
+}
+
+impl<'a> KeyProperties<'a> {
+    fn scan(s: &'a str) -> Self {
+        let mut p = Self::default();
+        for (k, v) in properties::pairs(s) {
+            let slot = match k {
+                properties::TAGS => &mut p.tags,
+                properties::KEYS => &mut p.keys,
+                properties::UNIQ_KEY => &mut p.uniq_key,
+                properties::DELAY => &mut p.delay,
+                _ => continue,
+            };
+            slot.get_or_insert(v);
+        }
+        p
+    }
+}
+
 /// Topic of delayed messages; their tags code is the delivery time.
 pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
 
@@ -113,22 +139,22 @@ impl MessageStore {
         true
     }
 
-    fn tags_code(&self, v: &RecordView<'_>) -> i64 {
+    fn tags_code(&self, v: &RecordView<'_>, p: &KeyProperties<'_>) -> i64 {
         if v.topic == SCHEDULE_TOPIC
-            && let Some(level) = properties::find(v.properties, properties::DELAY)
-                .and_then(|l| l.parse::<usize>().ok())
+            && let Some(level) = p.delay.and_then(|l| l.parse::<usize>().ok())
             && level > 0
         {
             let level = level.min(self.delay_levels.len());
             return v.store_timestamp + self.delay_levels.get(level - 1).copied().unwrap_or(1000);
         }
-        tags_hash_code(properties::find(v.properties, properties::TAGS))
+        tags_hash_code(p.tags)
     }
 
     fn dispatch(&self, v: &RecordView<'_>, offset: u64, ctx: &mut DispatchCtx) {
         let tx = sysflag::transaction_type(v.sys_flag);
+        let props = KeyProperties::scan(v.properties);
         if tx == sysflag::TRANSACTION_NOT_TYPE || tx == sysflag::TRANSACTION_COMMIT_TYPE {
-            let tags_code = self.tags_code(v);
+            let tags_code = self.tags_code(v, &props);
             let cq = match &ctx.cq {
                 Some(cq) if cq.queue_id() == v.queue_id && cq.topic() == v.topic => cq.clone(),
                 _ => {
@@ -164,8 +190,9 @@ impl MessageStore {
         if let Some(idx) = &self.index
             && tx != sysflag::TRANSACTION_ROLLBACK_TYPE
         {
-            let uniq = properties::find(v.properties, properties::UNIQ_KEY);
-            let keys = properties::find(v.properties, properties::KEYS)
+            let uniq = props.uniq_key;
+            let keys = props
+                .keys
                 .unwrap_or("")
                 .split(properties::KEY_SEPARATOR)
                 .filter(|k| !k.is_empty());

@@ -19,7 +19,7 @@ impl MessageStore {
         // Every record stored at or before `ts` ends at or before `max` (the timestamp is
         // published after the bytes), so once `max` is flushed, `ts` is safe to checkpoint.
         let ts = self.commit_log.last_store_timestamp();
-        let max = self.commit_log.max_offset();
+        let max = self.commit_log.write_offset();
         let before = self.commit_log.files().flushed_where();
         let t = Instant::now();
         match self.commit_log.flush(least_pages) {
@@ -144,6 +144,40 @@ impl MessageStore {
         }
     }
 
+    /// The commit thread of the write buffer: commits every 1 ms while there is traffic
+    /// (one `pwrite` covers everything appended meanwhile), then wakes the dispatcher; after
+    /// 50 idle rounds it parks until a writer notifies it.
+    pub(crate) fn commit_loop(&self) {
+        let mut idle_rounds = 0u32;
+        let mut failing = false;
+        while !self.shutdown.load(Ordering::Acquire) {
+            match self.commit_log.commit() {
+                Ok(true) => {
+                    idle_rounds = 0;
+                    failing = false;
+                    self.put_signal.notify_if_idle();
+                }
+                Ok(false) => idle_rounds += 1,
+                Err(e) => {
+                    if !failing {
+                        tracing::error!("commit of the write buffer failed: {e}");
+                    }
+                    failing = true;
+                    idle_rounds = 0;
+                }
+            }
+            if idle_rounds < 50 {
+                std::thread::sleep(Duration::from_millis(1));
+            } else {
+                self.commit_signal
+                    .wait_idle(Duration::from_millis(100), || {
+                        self.shutdown.load(Ordering::Acquire)
+                            || self.commit_log.uncommitted_bytes() > 0
+                    });
+            }
+        }
+    }
+
     /// Keeps `prefaultAheadBytes` past the write position of the newest commit-log file
     /// pre-faulted (4 MiB per step), checking every 10 ms (the window covers far more than
     /// 10 ms of writing).
@@ -151,16 +185,28 @@ impl MessageStore {
         const STEP: usize = 4 << 20;
         let ahead = self.config.prefault_ahead_bytes;
         let mut seen = self.shutdown_signal.generation();
+        let mut failing = false;
         while !self.shutdown.load(Ordering::Acquire) {
             if let Some(f) = self.commit_log.files().last_file() {
                 let target = f.wrote_position().saturating_add(ahead).min(f.file_size());
                 if f.populated() < target {
                     let upto = (f.populated() + STEP).min(target);
-                    if !f.populate(upto) {
-                        tracing::info!("MADV_POPULATE_WRITE not supported; prefaulting disabled");
-                        return;
+                    match f.populate(upto) {
+                        Ok(()) => {
+                            failing = false;
+                            continue;
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+                            tracing::info!("{e}; prefaulting disabled");
+                            return;
+                        }
+                        // The appender reports it when it gets there; retry after the wait.
+                        Err(e) if !failing => {
+                            tracing::warn!(file = %f.path().display(), "prefault failed: {e}");
+                            failing = true;
+                        }
+                        Err(_) => {}
                     }
-                    continue;
                 }
             }
             seen = self.shutdown_signal.wait(seen, Duration::from_millis(10));

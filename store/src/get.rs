@@ -273,9 +273,16 @@ impl MessageStore {
         self.commit_log.min_offset() as i64
     }
 
-    /// Offset just past the last commit-log byte.
+    /// Offset just past the last readable commit-log byte (with the write buffer, the
+    /// committed offset).
     pub fn get_max_phy_offset(&self) -> i64 {
         self.commit_log.max_offset() as i64
+    }
+
+    /// Offset just past the last appended commit-log byte, readable or still in the write
+    /// buffer.
+    pub fn get_appended_phy_offset(&self) -> i64 {
+        self.commit_log.write_offset() as i64
     }
 
     /// Commit-log offset flushed to disk.

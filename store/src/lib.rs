@@ -57,5 +57,6 @@ pub mod put;
 pub mod recovery;
 pub mod retention;
 pub mod store;
+pub mod write_buffer;
 
 pub use store::{ArrivalListener, MessageStore, RecoveryReport};

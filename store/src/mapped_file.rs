@@ -35,6 +35,47 @@ impl AsRef<[u8]> for MapOwner {
     }
 }
 
+/// How a new file's disk blocks get allocated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockAllocation {
+    /// By the page faults of the first writes (a full disk raises SIGBUS in the writer).
+    OnFault,
+    /// `fallocate` at creation: a full disk fails the creation. Page faults on the
+    /// unwritten extents still zero pages in the writer.
+    Reserved,
+    /// Pages are faulted in ahead of the writer with `MADV_POPULATE_WRITE`: `head` bytes at
+    /// creation, later ones by a prefault thread or by [`MappedFile::ensure_populated`]. A
+    /// full disk fails creation or the append that needs the page, never with SIGBUS.
+    Populated {
+        /// Bytes from the start populated at creation.
+        head: usize,
+    },
+}
+
+/// Whether the kernel supports `MADV_POPULATE_WRITE` (Linux 5.14+), probed once.
+pub fn populate_write_supported() -> bool {
+    static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SUPPORTED.get_or_init(|| {
+        // SAFETY: a private anonymous page mapped, advised and unmapped here only.
+        unsafe {
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                OS_PAGE_SIZE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            if p == libc::MAP_FAILED {
+                return false;
+            }
+            let rc = libc::madvise(p, OS_PAGE_SIZE, libc::MADV_POPULATE_WRITE);
+            libc::munmap(p, OS_PAGE_SIZE);
+            rc == 0
+        }
+    })
+}
+
 /// A mapped data file.
 pub struct MappedFile {
     path: PathBuf,
@@ -44,10 +85,12 @@ pub struct MappedFile {
     whole: Bytes,
     file: File,
     wrote: AtomicUsize,
+    committed: AtomicUsize,
+    filled: AtomicBool,
     flushed: AtomicUsize,
     populated: AtomicUsize,
     available: AtomicBool,
-    reserved: bool,
+    alloc: BlockAllocation,
 }
 
 impl std::fmt::Debug for MappedFile {
@@ -55,6 +98,7 @@ impl std::fmt::Debug for MappedFile {
         f.debug_struct("MappedFile")
             .field("path", &self.path)
             .field("wrote", &self.wrote_position())
+            .field("committed", &self.read_position())
             .finish()
     }
 }
@@ -62,16 +106,16 @@ impl std::fmt::Debug for MappedFile {
 impl MappedFile {
     /// Creates (or opens) `dir/{offset}` with exactly `file_size` bytes and maps it.
     pub fn create(dir: &Path, file_from_offset: u64, file_size: usize) -> Result<Self> {
-        Self::create_with(dir, file_from_offset, file_size, false)
+        Self::create_with(dir, file_from_offset, file_size, BlockAllocation::OnFault)
     }
 
-    /// Like [`Self::create`]; with `reserve` the blocks are allocated up front (`fallocate`),
-    /// so a full disk fails here instead of raising SIGBUS on a page fault while appending.
+    /// Like [`Self::create`], allocating blocks as `alloc` says. A full disk fails here for
+    /// [`BlockAllocation::Reserved`] and for the head of [`BlockAllocation::Populated`].
     pub fn create_with(
         dir: &Path,
         file_from_offset: u64,
         file_size: usize,
-        reserve: bool,
+        alloc: BlockAllocation,
     ) -> Result<Self> {
         let path = dir.join(offset_to_file_name(file_from_offset));
         let file = OpenOptions::new()
@@ -86,7 +130,7 @@ impl MappedFile {
         // Reserve the blocks up front: a full disk then fails here instead of raising SIGBUS
         // on a page fault while appending. File systems without fallocate are tolerated.
         // SAFETY: plain fallocate on an owned descriptor.
-        let rc = if !reserve {
+        let rc = if alloc != BlockAllocation::Reserved {
             0
         } else {
             unsafe {
@@ -101,8 +145,15 @@ impl MappedFile {
                 return Err(StoreError::io("fallocate", &path, err));
             }
         }
-        let mut mf = Self::map(path, file, file_from_offset, file_size)?;
-        mf.reserved = reserve;
+        let mut mf = Self::map(path.clone(), file, file_from_offset, file_size)?;
+        mf.alloc = alloc;
+        if let BlockAllocation::Populated { head } = alloc
+            && let Err(e) = mf.populate(head)
+        {
+            drop(mf);
+            let _ = std::fs::remove_file(&path);
+            return Err(StoreError::io("populate", &path, e));
+        }
         Ok(mf)
     }
 
@@ -146,16 +197,19 @@ impl MappedFile {
             whole,
             file,
             wrote: AtomicUsize::new(0),
+            committed: AtomicUsize::new(0),
+            filled: AtomicBool::new(false),
             flushed: AtomicUsize::new(0),
             populated: AtomicUsize::new(0),
             available: AtomicBool::new(true),
-            reserved: false,
+            alloc: BlockAllocation::OnFault,
         })
     }
 
-    /// Marks the file as one whose blocks are kept allocated (re-reserved after truncation).
-    pub fn with_reserved(mut self, reserve: bool) -> Self {
-        self.reserved = reserve;
+    /// Sets how the file's blocks are kept allocated (re-reserved after truncation, or
+    /// populated ahead of appends). Nothing is allocated by this call.
+    pub fn with_allocation(mut self, alloc: BlockAllocation) -> Self {
+        self.alloc = alloc;
         self
     }
 
@@ -174,9 +228,25 @@ impl MappedFile {
         &self.path
     }
 
-    /// Bytes written so far (also the readable limit).
+    /// The logical write position: bytes appended, or the file size once an end-of-file
+    /// filler marked the rest as used.
     pub fn wrote_position(&self) -> usize {
+        if self.filled.load(Ordering::Acquire) {
+            self.file_size
+        } else {
+            self.wrote.load(Ordering::Acquire)
+        }
+    }
+
+    /// Bytes actually appended (the commit thread's limit for buffered appends).
+    pub fn appended(&self) -> usize {
         self.wrote.load(Ordering::Acquire)
+    }
+
+    /// The readable limit: everything appended for direct appends; what the commit thread
+    /// wrote to the file for buffered ones ([`Self::advance`]).
+    pub fn read_position(&self) -> usize {
+        self.committed.load(Ordering::Acquire)
     }
 
     /// Bytes known to be on disk.
@@ -194,15 +264,17 @@ impl MappedFile {
         self.file_size - self.wrote_position()
     }
 
-    /// Sets the write and flush positions (recovery, truncation).
+    /// Sets the write, read and flush positions (recovery, truncation).
     pub fn set_positions(&self, pos: usize) {
         let pos = pos.min(self.file_size);
+        self.filled.store(false, Ordering::Release);
         self.wrote.store(pos, Ordering::Release);
+        self.committed.store(pos, Ordering::Release);
         self.flushed.store(pos, Ordering::Release);
     }
 
-    /// Appends `data` at the write position. Returns false when it does not fit.
-    /// Callers must serialise appends to one file.
+    /// Appends `data` at the write position through the mapping, readable at once. Returns
+    /// false when it does not fit. Callers must serialise appends to one file.
     pub fn append(&self, data: &[u8]) -> bool {
         let pos = self.wrote.load(Ordering::Relaxed);
         if pos + data.len() > self.file_size {
@@ -218,31 +290,68 @@ impl MappedFile {
             );
         }
         self.wrote.store(pos + data.len(), Ordering::Release);
+        self.committed.store(pos + data.len(), Ordering::Release);
         true
+    }
+
+    /// Buffered append: moves the write position by `len` bytes that the caller put in the
+    /// write buffer; they become readable once committed ([`Self::write_committed`]).
+    /// Returns false when they do not fit.
+    pub fn advance(&self, len: usize) -> bool {
+        let pos = self.wrote.load(Ordering::Relaxed);
+        if pos + len > self.file_size {
+            return false;
+        }
+        self.wrote.store(pos + len, Ordering::Release);
+        true
+    }
+
+    /// Writes buffered bytes to the file at `pos` (`pwrite`, not through the mapping) and
+    /// makes everything up to `pos + data.len()` readable. `pos` must be the read position.
+    pub fn write_committed(&self, pos: usize, data: &[u8]) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        debug_assert_eq!(pos, self.read_position());
+        debug_assert!(pos + data.len() <= self.appended());
+        self.file.write_all_at(data, pos as u64)?;
+        self.publish_committed(pos + data.len());
+        Ok(())
     }
 
     /// Marks the rest of the file as used without writing (after an end-of-file filler).
     pub fn fill_to_end(&self) {
-        self.wrote.store(self.file_size, Ordering::Release);
+        self.filled.store(true, Ordering::SeqCst);
+        if self.committed.load(Ordering::SeqCst) == self.appended() {
+            self.committed.fetch_max(self.file_size, Ordering::SeqCst);
+        }
     }
 
-    /// Zero-copy bytes `[pos, pos+len)`, if they are below the write position.
+    /// Raises the read position to `end`, and to the file size once everything appended
+    /// before an end-of-file filler is committed. Pairs with [`Self::fill_to_end`]: one of the
+    /// two sees the other's store.
+    fn publish_committed(&self, end: usize) {
+        self.committed.fetch_max(end, Ordering::SeqCst);
+        if self.filled.load(Ordering::SeqCst) && end == self.appended() {
+            self.committed.fetch_max(self.file_size, Ordering::SeqCst);
+        }
+    }
+
+    /// Zero-copy bytes `[pos, pos+len)`, if they are below the read position.
     pub fn slice(&self, pos: usize, len: usize) -> Option<Bytes> {
-        if pos.checked_add(len)? > self.wrote_position() {
+        if pos.checked_add(len)? > self.read_position() {
             return None;
         }
         Some(self.whole.slice(pos..pos + len))
     }
 
-    /// Zero-copy bytes from `pos` up to the write position.
+    /// Zero-copy bytes from `pos` up to the read position.
     pub fn slice_from(&self, pos: usize) -> Option<Bytes> {
-        let w = self.wrote_position();
+        let w = self.read_position();
         (pos <= w).then(|| self.whole.slice(pos..w))
     }
 
-    /// Borrowed bytes `[pos, pos+len)` below the write position.
+    /// Borrowed bytes `[pos, pos+len)` below the read position.
     pub fn bytes(&self, pos: usize, len: usize) -> Option<&[u8]> {
-        if pos.checked_add(len)? > self.wrote_position() {
+        if pos.checked_add(len)? > self.read_position() {
             return None;
         }
         Some(&self.whole[pos..pos + len])
@@ -257,7 +366,7 @@ impl MappedFile {
     /// Forces written bytes to disk when at least `least_pages` dirty pages are pending (0 =
     /// always; a full file is always flushed). Returns the flushed position.
     pub fn flush(&self, least_pages: usize) -> std::io::Result<usize> {
-        let wrote = self.wrote_position();
+        let wrote = self.read_position();
         let flushed = self.flushed_position();
         if wrote <= flushed {
             return Ok(flushed);
@@ -297,7 +406,11 @@ impl MappedFile {
                 )
             };
             punched = rc == 0;
-            if punched && self.reserved {
+            if punched {
+                // The punched pages are gone from the mapping: populate them again.
+                self.populated.fetch_min(page_start, Ordering::AcqRel);
+            }
+            if punched && self.alloc == BlockAllocation::Reserved {
                 // SAFETY: as above.
                 unsafe {
                     libc::fallocate(
@@ -339,14 +452,16 @@ impl MappedFile {
     }
 
     /// Pre-faults (writable) the pages of `[populated, upto)` so the appender does not take
-    /// page faults there. Contents are not changed. Returns false if the kernel does not
-    /// support it (MADV_POPULATE_WRITE, Linux 5.14+).
-    pub fn populate(&self, upto: usize) -> bool {
+    /// page faults there; on a sparse file this also allocates (delayed) blocks. Contents
+    /// are not changed. Fails with `Unsupported` if the kernel lacks `MADV_POPULATE_WRITE`
+    /// (Linux 5.14+), and with `StorageFull` or another error if a write fault there would
+    /// fail (a full disk).
+    pub fn populate(&self, upto: usize) -> std::io::Result<()> {
         let upto = upto.min(self.file_size).div_ceil(OS_PAGE_SIZE) * OS_PAGE_SIZE;
         let upto = upto.min(self.file_size);
         let from = self.populated() / OS_PAGE_SIZE * OS_PAGE_SIZE;
         if upto <= from {
-            return true;
+            return Ok(());
         }
         // SAFETY: the range is inside the mapping; MADV_POPULATE_WRITE only faults pages in.
         let rc = unsafe {
@@ -357,10 +472,33 @@ impl MappedFile {
             )
         };
         if rc != 0 {
-            return false;
+            let err = std::io::Error::last_os_error();
+            return Err(match err.raw_os_error() {
+                Some(libc::EINVAL) => std::io::Error::new(
+                    std::io::ErrorKind::Unsupported,
+                    "MADV_POPULATE_WRITE not supported",
+                ),
+                // EFAULT: the fault would raise SIGBUS, i.e. no block could be allocated.
+                Some(libc::EFAULT) | Some(libc::ENOSPC) => std::io::Error::new(
+                    std::io::ErrorKind::StorageFull,
+                    "cannot allocate pages of the file (disk full?)",
+                ),
+                _ => err,
+            });
         }
         self.populated.fetch_max(upto, Ordering::AcqRel);
-        true
+        Ok(())
+    }
+
+    /// Makes sure `[0, end)` is populated before an append writes there, for files whose
+    /// pages are populated ahead ([`BlockAllocation::Populated`]); a no-op for others. When
+    /// the prefault thread is behind, the appender populates (in 256 KiB steps) itself.
+    pub fn ensure_populated(&self, end: usize) -> std::io::Result<()> {
+        const STEP: usize = 256 << 10;
+        if !matches!(self.alloc, BlockAllocation::Populated { .. }) || end <= self.populated() {
+            return Ok(());
+        }
+        self.populate(end.next_multiple_of(STEP))
     }
 
     /// Last modification time of the file on disk.
@@ -422,5 +560,29 @@ mod tests {
             MappedFile::open(&dir.path().join(offset_to_file_name(0)), 200),
             Err(StoreError::FileSize { .. })
         ));
+    }
+
+    #[test]
+    fn populated_files_fault_in_ahead_and_forget_punched_pages() {
+        if !populate_write_supported() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let alloc = BlockAllocation::Populated { head: 8192 };
+        let mf = MappedFile::create_with(dir.path(), 0, 64 * 1024, alloc).unwrap();
+        assert_eq!(mf.populated(), 8192);
+        mf.ensure_populated(10_000).unwrap();
+        assert!(mf.populated() >= 10_000);
+        assert!(mf.append(&[7u8; 10_000]));
+        mf.truncate_to(100).unwrap();
+        assert!(
+            mf.populated() <= OS_PAGE_SIZE,
+            "punched pages must be populated again"
+        );
+        assert_eq!(&mf.all_bytes()[98..102], &[7, 7, 0, 0]);
+        // A file that is not populated ahead never populates on demand.
+        let plain = MappedFile::create(dir.path(), 64 * 1024, 64 * 1024).unwrap();
+        plain.ensure_populated(10_000).unwrap();
+        assert_eq!(plain.populated(), 0);
     }
 }

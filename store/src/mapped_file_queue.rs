@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use parking_lot::{Mutex, RwLock};
 
 use crate::error::{Result, StoreError};
-use crate::mapped_file::MappedFile;
+use crate::mapped_file::{BlockAllocation, MappedFile};
 
 /// Files of one stream, oldest first.
 pub struct MappedFileQueue {
@@ -19,7 +19,7 @@ pub struct MappedFileQueue {
     files: RwLock<Vec<Arc<MappedFile>>>,
     flushed_where: AtomicU64,
     preallocate: bool,
-    reserve_blocks: bool,
+    alloc: BlockAllocation,
     next: Mutex<Option<(u64, JoinHandle<Result<MappedFile>>)>>,
 }
 
@@ -32,14 +32,14 @@ impl MappedFileQueue {
             files: RwLock::new(Vec::new()),
             flushed_where: AtomicU64::new(0),
             preallocate,
-            reserve_blocks: false,
+            alloc: BlockAllocation::OnFault,
             next: Mutex::new(None),
         }
     }
 
-    /// Allocate the blocks of new files up front (see [`MappedFile::create_with`]).
-    pub fn with_reserved_blocks(mut self, reserve: bool) -> Self {
-        self.reserve_blocks = reserve;
+    /// How new files get their blocks (see [`BlockAllocation`]).
+    pub fn with_allocation(mut self, alloc: BlockAllocation) -> Self {
+        self.alloc = alloc;
         self
     }
 
@@ -91,7 +91,7 @@ impl MappedFileQueue {
                 return Err(StoreError::Gap(path));
             }
             files.push(Arc::new(
-                MappedFile::open(&path, self.file_size)?.with_reserved(self.reserve_blocks),
+                MappedFile::open(&path, self.file_size)?.with_allocation(self.alloc),
             ));
         }
         *self.files.write() = files;
@@ -141,10 +141,10 @@ impl MappedFileQueue {
             let next = from + self.file_size as u64;
             let dir = self.dir.clone();
             let size = self.file_size;
-            let reserve = self.reserve_blocks;
+            let alloc = self.alloc;
             let handle = std::thread::Builder::new()
                 .name("mapped-file-prealloc".into())
-                .spawn(move || MappedFile::create_with(&dir, next, size, reserve))
+                .spawn(move || MappedFile::create_with(&dir, next, size, alloc))
                 .map_err(|e| StoreError::io("spawn", &self.dir, e))?;
             *self.next.lock() = Some((next, handle));
         }
@@ -166,7 +166,7 @@ impl MappedFileQueue {
                 Err(_) => tracing::warn!("preallocation thread panicked"),
             }
         }
-        MappedFile::create_with(&self.dir, from, self.file_size, self.reserve_blocks)
+        MappedFile::create_with(&self.dir, from, self.file_size, self.alloc)
     }
 
     /// The file holding global `offset`.
@@ -194,7 +194,7 @@ impl MappedFileQueue {
     /// Offset just past the last written byte (0 when empty).
     pub fn max_offset(&self) -> u64 {
         self.last_file()
-            .map(|f| f.file_from_offset() + f.wrote_position() as u64)
+            .map(|f| f.file_from_offset() + f.read_position() as u64)
             .unwrap_or(0)
     }
 

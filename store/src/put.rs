@@ -38,7 +38,11 @@ impl MessageStore {
             .commit_log
             .append(msgs)
             .map_err(PutMessageResult::failed)?;
-        self.put_signal.notify_if_idle();
+        if self.commit_log.is_buffered() {
+            self.commit_signal.notify_if_idle();
+        } else {
+            self.put_signal.notify_if_idle();
+        }
         let end = (r.wrote_offset as u64) + r.wrote_bytes as u64;
         let wait = self.config.flush_disk_type == FlushDiskType::SyncFlush
             && msgs[0].properties.get(properties::WAIT) != Some("false");

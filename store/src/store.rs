@@ -123,6 +123,8 @@ pub struct MessageStore {
     pub(crate) checkpoint: Arc<StoreCheckpoint>,
     pub(crate) reput_offset: AtomicU64,
     pub(crate) put_signal: Signal,
+    /// Wakes the commit thread (write buffer) when it parked idle.
+    pub(crate) commit_signal: Signal,
     pub(crate) shutdown_signal: Signal,
     pub(crate) flush: FlushState,
     pub(crate) dispatched_tx: watch::Sender<u64>,
@@ -174,12 +176,7 @@ impl MessageStore {
         }
         let lock = lock_store(&config)?;
         let abnormal = config.abort_path().exists();
-        let commit_log = CommitLog::new(
-            config.commit_log_dir(),
-            config.mapped_file_size_commit_log,
-            config.max_message_size,
-            config.preallocate_mapped_file,
-        );
+        let commit_log = CommitLog::new(&config);
         commit_log.load()?;
         let queues = crate::recovery::load_consume_queues(&config)?;
         let checkpoint = StoreCheckpoint::open(&config.checkpoint_path())?;
@@ -211,6 +208,7 @@ impl MessageStore {
             index,
             reput_offset: AtomicU64::new(recovery.reput_from),
             put_signal: Signal::default(),
+            commit_signal: Signal::default(),
             shutdown_signal: Signal::default(),
             flush: FlushState {
                 requested: Mutex::new(recovery.commit_log_end),
@@ -272,6 +270,7 @@ impl MessageStore {
     }
 
     fn start_services(self: &Arc<Self>) -> Result<()> {
+        self.commit_log.start_write_buffer();
         let mut threads = self.threads.lock();
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
@@ -281,6 +280,10 @@ impl MessageStore {
         };
         let s = self.clone();
         threads.push(spawn("store-reput", Box::new(move || s.reput_loop()))?);
+        if self.commit_log.is_buffered() {
+            let s = self.clone();
+            threads.push(spawn("store-commit", Box::new(move || s.commit_loop()))?);
+        }
         let s = self.clone();
         threads.push(spawn(
             "store-flush-commitlog",
@@ -293,7 +296,10 @@ impl MessageStore {
         )?);
         let s = self.clone();
         threads.push(spawn("store-clean", Box::new(move || s.clean_loop()))?);
-        if self.config.prefault_ahead_bytes > 0 && self.config.broker_role != BrokerRole::Slave {
+        if self.config.prefault_ahead_bytes > 0
+            && self.config.broker_role != BrokerRole::Slave
+            && !self.commit_log.is_buffered()
+        {
             let s = self.clone();
             threads.push(spawn(
                 "store-prefault",
@@ -362,6 +368,7 @@ impl MessageStore {
         }
         self.shutdown_signal.notify();
         self.put_signal.notify();
+        self.commit_signal.notify();
         {
             let _g = self.flush.requested.lock();
             self.flush.request_cv.notify_all();
@@ -370,8 +377,12 @@ impl MessageStore {
         for t in threads {
             let _ = t.join();
         }
-        while self.do_reput() {}
         let mut ok = true;
+        if let Err(e) = self.commit_log.commit() {
+            tracing::error!("final commit of the write buffer: {e}");
+            ok = false;
+        }
+        while self.do_reput() {}
         for _ in 0..10 {
             match self.commit_log.flush(0) {
                 Ok(f) if f >= self.commit_log.max_offset() => {
@@ -424,6 +435,7 @@ impl MessageStore {
         }
         self.shutdown_signal.notify();
         self.put_signal.notify();
+        self.commit_signal.notify();
         {
             let _g = self.flush.requested.lock();
             self.flush.request_cv.notify_all();

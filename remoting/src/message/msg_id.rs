@@ -25,10 +25,14 @@ pub fn offset_msg_id(store_host: SocketAddr, commit_log_offset: i64) -> String {
 /// Appends the offset message id to `out` (no intermediate allocation).
 pub fn write_offset_msg_id(out: &mut String, store_host: SocketAddr, commit_log_offset: i64) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    // 16 (IPv6) + 4 + 8 bytes, two hex digits each.
+    let mut buf = [0u8; 56];
+    let mut n = 0;
     let mut push = |bytes: &[u8]| {
         for b in bytes {
-            out.push(HEX[(b >> 4) as usize] as char);
-            out.push(HEX[(b & 0xF) as usize] as char);
+            buf[n] = HEX[(b >> 4) as usize];
+            buf[n + 1] = HEX[(b & 0xF) as usize];
+            n += 2;
         }
     };
     match store_host.ip() {
@@ -37,6 +41,7 @@ pub fn write_offset_msg_id(out: &mut String, store_host: SocketAddr, commit_log_
     }
     push(&(store_host.port() as i32).to_be_bytes());
     push(&commit_log_offset.to_be_bytes());
+    out.push_str(std::str::from_utf8(&buf[..n]).expect("hex digits are ASCII"));
 }
 
 /// Parses an offset message id back into the store host and the commit-log offset.

@@ -222,10 +222,22 @@ pub fn decode(s: &str) -> Properties {
 
 /// Finds the value of `key` in an encoded properties string without building a map.
 pub fn find<'a>(s: &'a str, key: &str) -> Option<&'a str> {
-    s.split(PROPERTY_SEPARATOR).find_map(|seg| {
-        let (k, v) = seg.split_once(NAME_VALUE_SEPARATOR)?;
-        (k == key && !v.is_empty()).then_some(v)
-    })
+    pairs(s).find_map(|(k, v)| (k == key).then_some(v))
+}
+
+/// The `(name, value)` pairs of an encoded properties string, in order, without building a
+/// map; malformed segments and empty values are skipped (as [`decode`] does).
+pub fn pairs(s: &str) -> impl Iterator<Item = (&str, &str)> {
+    // The separators are ASCII, so every split point is a char boundary.
+    s.as_bytes()
+        .split(|b| *b == PROPERTY_SEPARATOR as u8)
+        .filter_map(move |seg| {
+            let eq = seg.iter().position(|b| *b == NAME_VALUE_SEPARATOR as u8)?;
+            let base = seg.as_ptr() as usize - s.as_ptr() as usize;
+            let k = &s[base..base + eq];
+            let v = &s[base + eq + 1..base + seg.len()];
+            (!k.is_empty() && !v.is_empty()).then_some((k, v))
+        })
 }
 
 #[cfg(test)]

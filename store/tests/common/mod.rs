@@ -74,7 +74,7 @@ pub fn read_queue(store: &MessageStore, topic: &str, queue_id: i32, from: i64) -
 }
 
 pub fn wait_all_dispatched(store: &MessageStore) {
-    let end = store.get_max_phy_offset() as u64;
+    let end = store.get_appended_phy_offset() as u64;
     assert!(
         store.wait_dispatched_blocking(end, Duration::from_secs(10)),
         "dispatch did not catch up"
