@@ -119,7 +119,7 @@ fn bench_async(dir: &Path, writers: usize, total: u64) {
         "RESULT scenario=async writers={writers} messages={n} seconds={:.3} msg_per_s={:.0} mib_per_s={:.1} dispatch_tail_ms={} rss_anon_kib_before={rss_before} rss_anon_kib_after={rss_after} writer_cpu_us_per_msg={:.2} process_cpu_us_per_msg={:.2}",
         el.as_secs_f64(),
         n as f64 / el.as_secs_f64(),
-        (store.get_max_phy_offset() as f64) / el.as_secs_f64() / 1048576.0,
+        (store.get_appended_phy_offset() as f64) / el.as_secs_f64() / 1048576.0,
         dispatch_tail.as_millis(),
         writer_cpu * 1e6 / n as f64,
         proc_cpu * 1e6 / n as f64

@@ -103,11 +103,13 @@ pub struct MessageStoreConfig {
     /// `SERVICE_NOT_AVAILABLE`; with 0 (or a kernel before 5.14) their blocks are reserved
     /// with `fallocate` at creation instead.
     pub prefault_ahead_bytes: usize,
-    /// `transientStorePoolEnable` (false): under ASYNC_FLUSH on a master, appends go to a
-    /// reused in-memory write buffer and a commit thread writes them to the commit-log file
-    /// with `pwrite` (no page faults or page zeroing in the put path). Readers see a message
-    /// once it is committed (about 1 ms later). As in Apache, a process crash loses what was
-    /// not committed yet.
+    /// `transientStorePoolEnable` (false): on a master, appends go to a reused in-memory
+    /// write buffer and are written to the commit-log file with `pwrite` (no page faults or
+    /// page zeroing in the put path, no page-table work when flushing). Under ASYNC_FLUSH a
+    /// commit thread writes the buffer every 1 ms; readers see a message once it is
+    /// committed, and, as in Apache, a process crash loses what was not committed yet. Under
+    /// SYNC_FLUSH (which Apache does not allow with this key) the group commit writes the
+    /// buffer and then syncs it, so every acknowledged message is on disk as before.
     pub transient_store_pool_enable: bool,
     /// `transientStoreBufferSize` (32 MiB, this store's own key): size of that write buffer
     /// (a ring; Apache instead pools `transientStorePoolSize` file-sized buffers). Raised to
@@ -296,12 +298,9 @@ impl MessageStoreConfig {
         Ok(true)
     }
 
-    /// Whether the write buffer is in use: `transientStorePoolEnable` under ASYNC_FLUSH on a
-    /// master (Apache's rule).
+    /// Whether the write buffer is in use: `transientStorePoolEnable` on a master.
     pub fn is_transient_store_pool_enable(&self) -> bool {
-        self.transient_store_pool_enable
-            && self.flush_disk_type == FlushDiskType::AsyncFlush
-            && self.broker_role != BrokerRole::Slave
+        self.transient_store_pool_enable && self.broker_role != BrokerRole::Slave
     }
 
     /// The commit-log directory.
@@ -381,14 +380,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn write_buffer_only_under_async_flush_on_a_master() {
+    fn write_buffer_only_on_a_master() {
         let mut c = MessageStoreConfig::default();
         assert!(!c.is_transient_store_pool_enable());
         c.set("transientStorePoolEnable", "true").unwrap();
         assert!(c.is_transient_store_pool_enable());
         c.set("flushDiskType", "SYNC_FLUSH").unwrap();
-        assert!(!c.is_transient_store_pool_enable());
-        c.set("flushDiskType", "ASYNC_FLUSH").unwrap();
+        assert!(c.is_transient_store_pool_enable());
         c.set("brokerRole", "SLAVE").unwrap();
         assert!(!c.is_transient_store_pool_enable());
     }

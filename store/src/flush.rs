@@ -22,6 +22,12 @@ impl MessageStore {
         let max = self.commit_log.write_offset();
         let before = self.commit_log.files().flushed_where();
         let t = Instant::now();
+        // SYNC_FLUSH with the write buffer: the group commit writes it before syncing.
+        if self.config.flush_disk_type == FlushDiskType::SyncFlush
+            && let Err(e) = self.commit_log.commit()
+        {
+            tracing::error!("commit of the write buffer failed: {e}");
+        }
         match self.commit_log.flush(least_pages) {
             Ok(f) => {
                 if f > before {

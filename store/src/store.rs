@@ -31,7 +31,7 @@ use tokio::sync::watch;
 
 use crate::checkpoint::{self, StoreCheckpoint};
 use crate::commit_log::CommitLog;
-use crate::config::{BrokerRole, MessageStoreConfig};
+use crate::config::{BrokerRole, FlushDiskType, MessageStoreConfig};
 use crate::consume_queue::ConsumeQueue;
 use crate::error::{Result, StoreError};
 use crate::index::IndexService;
@@ -280,7 +280,8 @@ impl MessageStore {
         };
         let s = self.clone();
         threads.push(spawn("store-reput", Box::new(move || s.reput_loop()))?);
-        if self.commit_log.is_buffered() {
+        if self.commit_log.is_buffered() && self.config.flush_disk_type == FlushDiskType::AsyncFlush
+        {
             let s = self.clone();
             threads.push(spawn("store-commit", Box::new(move || s.commit_loop()))?);
         }

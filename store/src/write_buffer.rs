@@ -31,8 +31,10 @@ unsafe impl Sync for WriteBuffer {}
 impl WriteBuffer {
     /// A ring of `capacity` bytes whose data starts at global offset `committed`.
     pub fn new(capacity: usize, committed: u64) -> Self {
-        let ring: Box<[UnsafeCell<u8>]> =
-            (0..capacity.max(1)).map(|_| UnsafeCell::new(0)).collect();
+        // Zeroed allocation (calloc: pages are mapped lazily), viewed as cells.
+        let bytes = vec![0u8; capacity.max(1)].into_boxed_slice();
+        // SAFETY: UnsafeCell<u8> has the same layout as u8 (repr(transparent)).
+        let ring = unsafe { Box::from_raw(Box::into_raw(bytes) as *mut [UnsafeCell<u8>]) };
         Self {
             ring,
             committed: AtomicU64::new(committed),

@@ -240,7 +240,9 @@ fn crash_child_writer() {
         return;
     };
     let round: u64 = std::env::var("STORE_CRASH_ROUND").unwrap().parse().unwrap();
-    let store = MessageStore::open(crash_config(Path::new(&dir))).unwrap();
+    let mut config = crash_config(Path::new(&dir));
+    config.transient_store_pool_enable = std::env::var("STORE_CRASH_BUFFER").is_ok();
+    let store = MessageStore::open(config).unwrap();
     println!("READY");
     let mut handles = Vec::new();
     if std::env::var("STORE_CRASH_CLEAN").is_ok() {
@@ -440,7 +442,17 @@ fn crash_kill_and_recover() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(24);
-    crash_rounds(rounds, false);
+    crash_rounds(rounds, false, false);
+}
+
+#[test]
+fn crash_kill_with_write_buffer() {
+    // SYNC_FLUSH with transientStorePoolEnable: acknowledged means committed and synced.
+    let rounds: u64 = std::env::var("STORE_CRASH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12);
+    crash_rounds(rounds, false, true);
 }
 
 #[test]
@@ -449,10 +461,10 @@ fn crash_kill_during_retention() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
-    crash_rounds(rounds, true);
+    crash_rounds(rounds, true, false);
 }
 
-fn crash_rounds(rounds: u64, with_retention: bool) {
+fn crash_rounds(rounds: u64, with_retention: bool, buffered: bool) {
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
     let mut seed = std::time::SystemTime::now()
@@ -481,6 +493,7 @@ fn crash_rounds(rounds: u64, with_retention: bool) {
             .env(CHILD_ENV, dir.path())
             .env("STORE_CRASH_ROUND", round.to_string())
             .envs(with_retention.then_some(("STORE_CRASH_CLEAN", "1")))
+            .envs(buffered.then_some(("STORE_CRASH_BUFFER", "1")))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
