@@ -22,11 +22,14 @@ impl MessageStore {
         let max = self.commit_log.write_offset();
         let before = self.commit_log.files().flushed_where();
         let t = Instant::now();
-        // SYNC_FLUSH with the write buffer: the group commit writes it before syncing.
-        if self.config.flush_disk_type == FlushDiskType::SyncFlush
-            && let Err(e) = self.commit_log.commit()
-        {
-            tracing::error!("commit of the write buffer failed: {e}");
+        // SYNC_FLUSH with the write buffer: the group commit writes it before syncing, and
+        // wakes the dispatcher (no commit thread does).
+        if self.config.flush_disk_type == FlushDiskType::SyncFlush {
+            match self.commit_log.commit() {
+                Ok(true) => self.put_signal.notify_if_idle(),
+                Ok(false) => {}
+                Err(e) => tracing::error!("commit of the write buffer failed: {e}"),
+            }
         }
         match self.commit_log.flush(least_pages) {
             Ok(f) => {
