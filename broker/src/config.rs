@@ -234,5 +234,14 @@ pub fn store_properties(s: &MessageStoreConfig) -> Vec<(&'static str, String)> {
         ),
         ("maxMsgsNumBatch", s.max_msgs_num_batch.to_string()),
         ("messageDelayLevel", s.message_delay_level.clone()),
+        (
+            "transientStorePoolEnable",
+            s.transient_store_pool_enable.to_string(),
+        ),
+        (
+            "transientStoreBufferSize",
+            s.transient_store_buffer_size.to_string(),
+        ),
+        ("prefaultAheadBytes", s.prefault_ahead_bytes.to_string()),
     ]
 }

@@ -42,3 +42,15 @@ def run(cluster, scenario, **args):
 @pytest.fixture
 def client(cluster):
     return lambda scenario, **args: run(cluster, scenario, **args)
+
+
+@pytest.fixture(params=["ASYNC_FLUSH", "SYNC_FLUSH"])
+def buffered(tmp_path, request):
+    """A cluster whose broker appends through the write buffer (transientStorePoolEnable),
+    with the flush mode as the parameter; yields (cluster, client)."""
+    c = Cluster(tmp_path, broker_conf={"transientStorePoolEnable": "true", "flushDiskType": request.param}).start()
+    c.logdir = str(tmp_path / "client-logs")
+    os.makedirs(c.logdir, exist_ok=True)
+    c.flush_disk_type = request.param
+    yield c, (lambda scenario, **args: run(c, scenario, **args))
+    c.stop()

@@ -201,3 +201,23 @@ def test_broker_restart_keeps_topics_groups_offsets_and_messages(client, cluster
     assert sorted(m["body"] for m in got) == sorted(m["body"] for m in spec[10:])
     fresh = all_got(client("consume", group="CG_NEW", topic="DurableTopic", expect=20, timeout=40))
     assert sorted(m["body"] for m in fresh) == sorted(m["body"] for m in spec), "all messages survived restarts"
+
+
+def test_write_buffer_serves_clients_and_keeps_acknowledged_messages(buffered):
+    cluster, client = buffered
+    code, _, conf, _ = admin.request(f"127.0.0.1:{cluster.broker_port}", admin.GET_BROKER_CONFIG)
+    assert code == 0 and b"transientStorePoolEnable=true" in conf, conf
+    spec = msgs(45, topic_tags=("TagA", "TagB"))
+    for n, mode in enumerate(["sync", "async", "batch"]):
+        r = client("send", topic="BufferedTopic", mode=mode, messages=spec[n * 15 : (n + 1) * 15])["results"]
+        assert r and all(x["status"] == 0 for x in r), (mode, r)
+    # Long polling is woken once the buffered messages are committed and dispatched.
+    got = all_got(client("consume", group="CG_BUF", topic="BufferedTopic", expect=45, timeout=40))
+    assert sorted(m["body"] for m in got) == sorted(m["body"] for m in spec)
+    tagged = all_got(client("consume", group="CG_BUF_B", topic="BufferedTopic", expression="TagB", expect=22, timeout=40))
+    assert sorted(m["body"] for m in tagged) == sorted(m["body"] for m in spec if m["tags"] == "TagB")
+    # SYNC_FLUSH acknowledges only what is on disk, so even SIGKILL loses nothing; under
+    # ASYNC_FLUSH a graceful stop commits the buffer.
+    cluster.restart_broker(kill=cluster.flush_disk_type == "SYNC_FLUSH")
+    fresh = all_got(client("consume", group="CG_BUF_NEW", topic="BufferedTopic", expect=45, timeout=40))
+    assert sorted(m["body"] for m in fresh) == sorted(m["body"] for m in spec)
