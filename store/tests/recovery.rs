@@ -435,33 +435,28 @@ fn verify(store: &MessageStore, acks: &[Ack]) {
     }
 }
 
-#[test]
-fn crash_kill_and_recover() {
-    // STORE_CRASH_ROUNDS raises the round count for a longer soak.
-    let rounds: u64 = std::env::var("STORE_CRASH_ROUNDS")
+/// Rounds for a crash test: `STORE_CRASH_ROUNDS` raises them for a longer soak.
+fn rounds_or(default: u64) -> u64 {
+    std::env::var("STORE_CRASH_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(24);
-    crash_rounds(rounds, false, false);
+        .unwrap_or(default)
+}
+
+#[test]
+fn crash_kill_and_recover() {
+    crash_rounds(rounds_or(24), false, false);
 }
 
 #[test]
 fn crash_kill_with_write_buffer() {
     // SYNC_FLUSH with transientStorePoolEnable: acknowledged means committed and synced.
-    let rounds: u64 = std::env::var("STORE_CRASH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(12);
-    crash_rounds(rounds, false, true);
+    crash_rounds(rounds_or(12), false, true);
 }
 
 #[test]
 fn crash_kill_during_retention() {
-    let rounds: u64 = std::env::var("STORE_CRASH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10);
-    crash_rounds(rounds, true, false);
+    crash_rounds(rounds_or(10), true, false);
 }
 
 fn crash_rounds(rounds: u64, with_retention: bool, buffered: bool) {
