@@ -6,8 +6,8 @@
 //! writer put a BLANK filler there and move to the next file.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
@@ -69,6 +69,8 @@ pub struct CommitLog {
     /// How long an append waits for write-buffer space before failing.
     buffer_wait: Duration,
     write_buffer: OnceLock<WriteBuffer>,
+    /// Serialises writes to the files from the write buffer with zero-filling ahead.
+    file_write: Mutex<()>,
 }
 
 /// Clears the lock-begin time when the critical section ends (also on early returns).
@@ -129,6 +131,7 @@ impl CommitLog {
                 config.os_page_cache_busy_timeout_mills.max(1) as u64
             ),
             write_buffer: OnceLock::new(),
+            file_write: Mutex::new(()),
         }
     }
 
@@ -154,6 +157,7 @@ impl CommitLog {
             return Ok(false);
         };
         let mut progressed = false;
+        let _w = self.file_write.lock();
         loop {
             let at = wb.committed();
             let Some(file) = self.files.find_by_offset(at) else {
@@ -179,6 +183,37 @@ impl CommitLog {
                 return Ok(progressed);
             }
         }
+    }
+
+    /// Writes zeros over up to `chunk` bytes of the newest file beyond everything committed,
+    /// keeping `ahead` bytes past the committed offset zero-filled (write buffer only).
+    /// Returns the file and the range filled, if it filled anything; sync the file later.
+    pub fn zero_fill_ahead(
+        &self,
+        ahead: usize,
+        chunk: usize,
+    ) -> Result<Option<(Arc<MappedFile>, usize, usize)>> {
+        if self.write_buffer.get().is_none() {
+            return Ok(None);
+        }
+        let Some(file) = self.files.last_file() else {
+            return Ok(None);
+        };
+        let _w = self.file_write.lock();
+        // Under the lock the committed offset cannot move: nothing is written at or past it.
+        let committed = file.read_position().next_multiple_of(OS_PAGE_SIZE);
+        let target = file
+            .read_position()
+            .saturating_add(ahead)
+            .min(file.file_size());
+        let from = file.populated().max(committed);
+        if from >= target {
+            return Ok(None);
+        }
+        let upto = (from + chunk).min(target);
+        file.zero_fill(from, upto)
+            .map_err(|e| StoreError::io("zero-fill", file.path(), e))?;
+        Ok(Some((file, from, upto)))
     }
 
     /// Appended bytes not committed yet.
@@ -592,5 +627,60 @@ impl CommitLog {
     /// Flushes (see [`MappedFileQueue::flush`]).
     pub fn flush(&self, least_pages: usize) -> std::io::Result<u64> {
         self.files.flush(least_pages)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(body: &str) -> MessageExt {
+        MessageExt {
+            topic: "Z".into(),
+            body: bytes::Bytes::copy_from_slice(body.as_bytes()),
+            born_host: "10.0.0.1:1".parse().unwrap(),
+            store_host: "10.0.0.2:2".parse().unwrap(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn zero_filling_ahead_never_touches_data_in_the_buffer() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = MessageStoreConfig::with_root(dir.path());
+        config.mapped_file_size_commit_log = 256 * 1024;
+        config.max_message_size = 4096;
+        config.transient_store_pool_enable = true;
+        let log = CommitLog::new(&config);
+        log.load().unwrap();
+        log.start_write_buffer();
+        let mut records = Vec::new();
+        for i in 0..1200 {
+            let body = format!("m{i}-{}", "z".repeat(i % 700));
+            let r = log.append(&[message(&body)]).unwrap();
+            records.push((r.wrote_offset, body));
+            // Interleave: zero-fill in small steps (commits overtake it at times, and at
+            // other times it runs ahead of records still in the buffer) and commit often.
+            if i % 5 == 0 {
+                log.zero_fill_ahead(64 * 1024, if i % 2 == 0 { 1024 } else { 16 * 1024 })
+                    .unwrap();
+            }
+            if i % 2 == 0 {
+                log.commit().unwrap();
+            }
+        }
+        log.commit().unwrap();
+        assert_eq!(log.max_offset(), log.write_offset());
+        assert!(log.files().len() > 1, "expected a roll-over");
+        for (offset, body) in &records {
+            let rec = log.get_record(*offset).expect("record readable");
+            let (m, _) = remoting::message::decode_record_bytes(&rec).unwrap();
+            assert_eq!(m.body, body.as_bytes());
+        }
+        // Past the data, the newest file reads as zeros (filled or not).
+        let last = log.files().last_file().unwrap();
+        let end = last.read_position();
+        assert!(last.all_bytes()[end..].iter().all(|b| *b == 0));
+        assert!(last.populated() > end, "zero-filled ahead of the data");
     }
 }

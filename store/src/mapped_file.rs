@@ -490,6 +490,30 @@ impl MappedFile {
         Ok(())
     }
 
+    /// Writes zeros (`pwrite`) over `[from, upto)`, where no data is (the caller makes sure
+    /// nothing is committed or being committed there), and marks the file populated up to
+    /// `upto`. Once synced, later data writes there overwrite allocated, written blocks:
+    /// their flushes need no journal commit and no page allocation.
+    pub fn zero_fill(&self, from: usize, upto: usize) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+        let upto = upto.min(self.file_size);
+        debug_assert!(from >= self.read_position());
+        let mut at = from;
+        while at < upto {
+            let n = ZEROS.len().min(upto - at);
+            self.file.write_all_at(&ZEROS[..n], at as u64)?;
+            at += n;
+        }
+        self.populated.fetch_max(upto, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// `fdatasync` of the whole file.
+    pub fn sync_data(&self) -> std::io::Result<()> {
+        self.file.sync_data()
+    }
+
     /// Makes sure `[0, end)` is populated before an append writes there, for files whose
     /// pages are populated ahead ([`BlockAllocation::Populated`]); a no-op for others. When
     /// the prefault thread is behind, the appender populates (in 256 KiB steps) itself.

@@ -298,6 +298,16 @@ impl MessageStore {
         let s = self.clone();
         threads.push(spawn("store-clean", Box::new(move || s.clean_loop()))?);
         if self.config.prefault_ahead_bytes > 0
+            && self.commit_log.is_buffered()
+            && self.config.flush_disk_type == FlushDiskType::SyncFlush
+        {
+            let s = self.clone();
+            threads.push(spawn(
+                "store-zero-ahead",
+                Box::new(move || s.zero_ahead_loop()),
+            )?);
+        }
+        if self.config.prefault_ahead_bytes > 0
             && self.config.broker_role != BrokerRole::Slave
             && !self.commit_log.is_buffered()
         {
