@@ -388,6 +388,7 @@ fn slave_replicates_raw_commit_log_ranges() {
         "wrong start offset must be refused"
     );
     assert_eq!(slave.get_max_phy_offset(), master.get_max_phy_offset());
+    wait_all_dispatched(&master);
     wait_all_dispatched(&slave);
     for q in 0..2 {
         let a = read_queue(&master, "HA", q, 0);
