@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use broker::{Broker, BrokerStartupConfig};
 use clap::Parser;
-use remoting::config::{read_properties_file, render_properties};
-use tracing::{error, info, warn};
+use remoting::config::{load_config_file, render_properties};
+use tracing::{error, info};
 
 /// RocketMQ broker.
 #[derive(Parser)]
@@ -33,19 +33,11 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let mut config = BrokerStartupConfig::default();
-    if let Some(path) = &cli.config_file {
-        let applied = read_properties_file(path).and_then(|props| config.apply(&props));
-        match applied {
-            Ok(unknown) => {
-                for k in unknown {
-                    warn!(key = %k, "unknown config key ignored");
-                }
-            }
-            Err(e) => {
-                eprintln!("mqbroker: {}: {e}", path.display());
-                return ExitCode::from(255);
-            }
-        }
+    if let Some(path) = &cli.config_file
+        && let Err(e) = load_config_file(path, |props| config.apply(props))
+    {
+        eprintln!("mqbroker: {e}");
+        return ExitCode::from(255);
     }
     if let Some(ns) = cli.namesrv_addr {
         config.broker.namesrv_addr = ns;

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use namesrv::{Namesrv, NamesrvConfig};
-use remoting::config::{read_properties_file, render_properties};
-use tracing::{error, info, warn};
+use remoting::config::{load_config_file, render_properties};
+use tracing::{error, info};
 
 /// RocketMQ name server.
 #[derive(Parser)]
@@ -29,26 +29,11 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let mut config = NamesrvConfig::default();
-    if let Some(path) = &cli.config_file {
-        let props = match read_properties_file(path) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("mqnamesrv: {e}");
-                return ExitCode::from(255);
-            }
-        };
-        match config.apply(&props) {
-            Ok(unknown) => {
-                for k in unknown {
-                    warn!(key = %k, "unknown config key ignored");
-                }
-            }
-            Err(e) => {
-                eprintln!("mqnamesrv: {}: {e}", path.display());
-                return ExitCode::from(255);
-            }
-        }
-        info!(file = %path.display(), "config loaded");
+    if let Some(path) = &cli.config_file
+        && let Err(e) = load_config_file(path, |props| config.apply(props))
+    {
+        eprintln!("mqnamesrv: {e}");
+        return ExitCode::from(255);
     }
     if cli.print_config {
         print!("{}", render_properties(config.to_properties()));

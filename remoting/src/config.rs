@@ -46,6 +46,22 @@ pub fn read_properties_file(path: &Path) -> Result<BTreeMap<String, String>, Con
     parse_properties(&text)
 }
 
+/// Reads the `-c` config file of a server binary and applies it with `apply` (which returns
+/// the keys it does not know; each is logged and ignored). The error is the message to print.
+pub fn load_config_file(
+    path: &Path,
+    apply: impl FnOnce(&BTreeMap<String, String>) -> Result<Vec<String>, ConfigError>,
+) -> Result<(), String> {
+    let unknown = read_properties_file(path)
+        .and_then(|props| apply(&props))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    for k in unknown {
+        tracing::warn!(key = %k, "unknown config key ignored");
+    }
+    tracing::info!(file = %path.display(), "config loaded");
+    Ok(())
+}
+
 /// Renders key/value pairs as properties text, one `key=value` a line.
 pub fn render_properties<'a>(pairs: impl IntoIterator<Item = (&'a str, String)>) -> String {
     let mut out = String::new();
