@@ -8,6 +8,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::error::{Result, StoreError};
+use crate::mapped_file::{BlockAllocation, MappedFile, populate_write_supported};
 use crate::mapped_file_queue::MappedFileQueue;
 
 /// Size of one consume-queue unit.
@@ -48,6 +49,14 @@ impl CqUnit {
     }
 }
 
+/// Appends one unit; false when the file is full. Fails (`StorageFull`) when no block can
+/// be allocated for it.
+fn append_unit(f: &MappedFile, unit: &[u8; CQ_UNIT_SIZE]) -> Result<bool> {
+    f.ensure_populated(f.wrote_position() + CQ_UNIT_SIZE)
+        .map_err(|e| StoreError::io("allocate", f.path(), e))?;
+    Ok(f.append(unit))
+}
+
 /// The consume queue of one topic/queue id.
 pub struct ConsumeQueue {
     topic: String,
@@ -66,11 +75,18 @@ impl ConsumeQueue {
         Self {
             topic: topic.into(),
             queue_id,
+            // Blocks are allocated ahead of the units (256 KiB at a time), so a full disk
+            // fails the put instead of raising SIGBUS in the dispatcher.
             files: MappedFileQueue::new(
                 root.join(topic).join(queue_id.to_string()),
                 file_size,
                 false,
-            ),
+            )
+            .with_allocation(if populate_write_supported() {
+                BlockAllocation::Populated { head: 0 }
+            } else {
+                BlockAllocation::OnFault
+            }),
             min_logic_offset: AtomicI64::new(0),
             max_physic_offset: AtomicI64::new(-1),
             write_lock: Mutex::new(()),
@@ -185,7 +201,7 @@ impl ConsumeQueue {
             }
             .encode();
             for _ in 0..pad {
-                f.append(&filler);
+                append_unit(&f, &filler)?;
             }
             self.min_logic_offset
                 .store(expected as i64, Ordering::Release);
@@ -211,14 +227,14 @@ impl ConsumeQueue {
             let mut at = current;
             while at < expected {
                 let f = self.files.last_file_or_create(at)?;
-                if !f.append(&filler) {
+                if !append_unit(&f, &filler)? {
                     break;
                 }
                 at += CQ_UNIT_SIZE as u64;
             }
         }
         let f = self.files.last_file_or_create(expected)?;
-        if !f.append(&unit.encode()) {
+        if !append_unit(&f, &unit.encode())? {
             return Err(StoreError::io(
                 "append",
                 f.path(),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use remoting::message::{RawRecord, RecordView, parse_record, properties, sysflag, tags_hash_code};
 
 use crate::consume_queue::CqUnit;
+use crate::error::StoreError;
 use crate::results::ArrivalEvent;
 use crate::store::MessageStore;
 
@@ -57,7 +58,13 @@ impl MessageStore {
                 continue;
             }
             idle_rounds += 1;
-            if idle_rounds < 50 {
+            if self.dispatch_failing.load(Ordering::Acquire) {
+                // A consume queue or index write failed (disk full): retry every 100 ms.
+                self.shutdown_signal.wait(
+                    self.shutdown_signal.generation(),
+                    Duration::from_millis(100),
+                );
+            } else if idle_rounds < 50 {
                 std::thread::sleep(Duration::from_millis(1));
             } else {
                 self.put_signal.wait_idle(Duration::from_millis(100), || {
@@ -107,7 +114,20 @@ impl MessageStore {
         while p < data.len() {
             match parse_record(&data[p..], false) {
                 Ok(RawRecord::Message(v)) => {
-                    self.dispatch(&v, from + p as u64, &mut ctx);
+                    // A record is dispatched completely or not at all; a failed one is
+                    // retried (and everything after it waits), so no consumer misses it.
+                    if let Err(e) = self.dispatch(&v, from + p as u64, &mut ctx) {
+                        if !self.dispatch_failing.swap(true, Ordering::AcqRel) {
+                            tracing::error!(
+                                offset = from + p as u64,
+                                "dispatch failed, retrying every 100 ms: {e}"
+                            );
+                        }
+                        break;
+                    }
+                    if self.dispatch_failing.swap(false, Ordering::AcqRel) {
+                        tracing::info!(offset = from + p as u64, "dispatch resumed");
+                    }
                     p += v.total_size;
                     next = from + p as u64;
                 }
@@ -150,11 +170,19 @@ impl MessageStore {
         tags_hash_code(p.tags)
     }
 
-    fn dispatch(&self, v: &RecordView<'_>, offset: u64, ctx: &mut DispatchCtx) {
+    /// Builds the consume-queue unit and the index entries of one record, then tells the
+    /// arrival listener. An error leaves the record to be dispatched again.
+    fn dispatch(
+        &self,
+        v: &RecordView<'_>,
+        offset: u64,
+        ctx: &mut DispatchCtx,
+    ) -> Result<(), StoreError> {
         let tx = sysflag::transaction_type(v.sys_flag);
         let props = KeyProperties::scan(v.properties);
-        if tx == sysflag::TRANSACTION_NOT_TYPE || tx == sysflag::TRANSACTION_COMMIT_TYPE {
-            let tags_code = self.tags_code(v, &props);
+        let queued = tx == sysflag::TRANSACTION_NOT_TYPE || tx == sysflag::TRANSACTION_COMMIT_TYPE;
+        let tags_code = self.tags_code(v, &props);
+        if queued {
             let cq = match &ctx.cq {
                 Some(cq) if cq.queue_id() == v.queue_id && cq.topic() == v.topic => cq.clone(),
                 _ => {
@@ -168,57 +196,43 @@ impl MessageStore {
                 size: v.total_size as i32,
                 tags_code,
             };
-            match cq.put(unit, v.queue_offset) {
-                Ok(_) => ctx.max_store_ts = ctx.max_store_ts.max(v.store_timestamp),
-                Err(e) => tracing::error!(
-                    topic = v.topic,
-                    queue_id = v.queue_id,
-                    "consume queue write failed: {e}"
-                ),
-            }
-            if let Some(l) = &ctx.listener {
-                l(&ArrivalEvent {
-                    topic: v.topic.to_string(),
-                    queue_id: v.queue_id,
-                    max_offset: v.queue_offset + 1,
-                    tags_code,
-                    store_timestamp: v.store_timestamp,
-                    properties: v.properties.to_string(),
-                });
-            }
+            cq.put(unit, v.queue_offset)?;
+            ctx.max_store_ts = ctx.max_store_ts.max(v.store_timestamp);
         }
         if let Some(idx) = &self.index
             && tx != sysflag::TRANSACTION_ROLLBACK_TYPE
         {
-            let uniq = props.uniq_key;
             let keys = props
                 .keys
                 .unwrap_or("")
                 .split(properties::KEY_SEPARATOR)
                 .filter(|k| !k.is_empty());
-            match idx.build_index(
-                v.topic,
-                uniq.into_iter().chain(keys),
-                offset as i64,
-                v.store_timestamp,
-            ) {
-                Ok(Some(full)) => {
-                    let end_ts = full.end_timestamp();
-                    let cp = self.checkpoint.clone();
-                    std::thread::spawn(move || {
-                        if let Err(e) = full.flush() {
-                            tracing::error!("index flush failed: {e}");
-                            return;
-                        }
-                        cp.set_index_msg_timestamp(end_ts);
-                        if let Err(e) = cp.flush() {
-                            tracing::error!("checkpoint flush failed: {e}");
-                        }
-                    });
-                }
-                Ok(None) => {}
-                Err(e) => tracing::error!("index write failed: {e}"),
+            let keys = props.uniq_key.into_iter().chain(keys);
+            if let Some(full) = idx.build_index(v.topic, keys, offset as i64, v.store_timestamp)? {
+                let end_ts = full.end_timestamp();
+                let cp = self.checkpoint.clone();
+                std::thread::spawn(move || {
+                    if let Err(e) = full.flush() {
+                        tracing::error!("index flush failed: {e}");
+                        return;
+                    }
+                    cp.set_index_msg_timestamp(end_ts);
+                    if let Err(e) = cp.flush() {
+                        tracing::error!("checkpoint flush failed: {e}");
+                    }
+                });
             }
         }
+        if queued && let Some(l) = &ctx.listener {
+            l(&ArrivalEvent {
+                topic: v.topic.to_string(),
+                queue_id: v.queue_id,
+                max_offset: v.queue_offset + 1,
+                tags_code,
+                store_timestamp: v.store_timestamp,
+                properties: v.properties.to_string(),
+            });
+        }
+        Ok(())
     }
 }

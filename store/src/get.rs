@@ -285,6 +285,13 @@ impl MessageStore {
         self.commit_log.write_offset() as i64
     }
 
+    /// True while the dispatcher retries a record it could not write to a consume queue or
+    /// the index (a full disk); nothing after it is dispatched until it succeeds.
+    pub fn dispatch_failing(&self) -> bool {
+        self.dispatch_failing
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// Commit-log offset flushed to disk.
     pub fn get_flushed_phy_offset(&self) -> i64 {
         self.commit_log.files().flushed_where() as i64

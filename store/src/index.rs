@@ -13,6 +13,7 @@ use parking_lot::RwLock;
 use remoting::message::java_string_hash_code;
 
 use crate::error::{Result, StoreError};
+use crate::mapped_file::{OS_PAGE_SIZE, populate_pages, populate_write_supported};
 
 /// Header size.
 pub const INDEX_HEADER_SIZE: usize = 40;
@@ -41,9 +42,35 @@ pub fn index_file_size(slots: u32, max_index: u32) -> usize {
 
 struct Inner {
     map: MmapMut,
+    /// The header and slots have blocks (populated once; slot writes land anywhere).
+    slots_ready: bool,
+    /// End of the entries area whose blocks are allocated.
+    entries_populated: usize,
 }
 
 impl Inner {
+    /// Allocates blocks (see [`populate_pages`]) for the header and slots, and for entries up
+    /// to `entry_end` (256 KiB ahead), so writes there cannot raise SIGBUS on a full disk.
+    /// A no-op on kernels without `MADV_POPULATE_WRITE`.
+    fn ensure_allocated(&mut self, slots_end: usize, entry_end: usize) -> std::io::Result<()> {
+        const STEP: usize = 256 << 10;
+        if !populate_write_supported() {
+            return Ok(());
+        }
+        if !self.slots_ready {
+            // SAFETY: `[0, slots_end)` is inside the mapping.
+            unsafe { populate_pages(self.map.as_mut_ptr(), slots_end)? };
+            self.slots_ready = true;
+        }
+        if entry_end > self.entries_populated {
+            let from = self.entries_populated / OS_PAGE_SIZE * OS_PAGE_SIZE;
+            let upto = entry_end.next_multiple_of(STEP).min(self.map.len());
+            // SAFETY: `[from, upto)` is inside the mapping.
+            unsafe { populate_pages(self.map.as_mut_ptr().add(from), upto - from)? };
+            self.entries_populated = upto;
+        }
+        Ok(())
+    }
     fn i32(&self, pos: usize) -> i32 {
         i32::from_be_bytes(self.map[pos..pos + 4].try_into().unwrap())
     }
@@ -90,6 +117,12 @@ impl IndexFile {
         let f = Self::map(path, slots, max_index, true)?;
         {
             let mut i = f.inner.write();
+            let slots_end = f.slots_end();
+            if let Err(e) = i.ensure_allocated(slots_end, slots_end) {
+                drop(i);
+                let _ = std::fs::remove_file(path);
+                return Err(StoreError::io("allocate", path, e));
+            }
             i.put_i64(0, end_timestamp);
             i.put_i64(8, end_timestamp);
             i.put_i64(16, end_phy_offset);
@@ -132,12 +165,29 @@ impl IndexFile {
         // SAFETY: the file is owned by the store; nothing else maps it.
         let map =
             unsafe { MmapMut::map_mut(&file) }.map_err(|e| StoreError::io("mmap", path, e))?;
+        let mut inner = Inner {
+            map,
+            slots_ready: false,
+            entries_populated: 0,
+        };
+        let slots_end = INDEX_HEADER_SIZE + slots as usize * SLOT_SIZE;
+        // Entries already written have blocks; new ones are allocated from there on.
+        inner.entries_populated = if create {
+            slots_end
+        } else {
+            (slots_end + inner.index_count().clamp(1, max_index as i32) as usize * ENTRY_SIZE)
+                .min(size as usize)
+        };
         Ok(Self {
             path: path.into(),
             slots,
             max_index,
-            inner: RwLock::new(Inner { map }),
+            inner: RwLock::new(inner),
         })
+    }
+
+    fn slots_end(&self) -> usize {
+        INDEX_HEADER_SIZE + self.slots as usize * SLOT_SIZE
     }
 
     /// Path on disk.
@@ -165,13 +215,25 @@ impl IndexFile {
         self.inner.read().end_phy_offset()
     }
 
-    /// Adds `key` for the message at `phy_offset`. False when the file is full.
-    pub fn put_key(&self, key: &str, phy_offset: i64, store_timestamp: i64) -> bool {
+    /// Allocates blocks for the next `n` entries (those that fit in this file).
+    pub fn reserve(&self, n: usize) -> Result<()> {
+        let mut i = self.inner.write();
+        let count = (i.index_count() as usize + n).min(self.max_index as usize);
+        i.ensure_allocated(self.slots_end(), self.slots_end() + count * ENTRY_SIZE)
+            .map_err(|e| StoreError::io("allocate", &self.path, e))
+    }
+
+    /// Adds `key` for the message at `phy_offset`. False when the file is full; an error
+    /// when no disk block can be allocated for the entry (nothing is written then).
+    pub fn put_key(&self, key: &str, phy_offset: i64, store_timestamp: i64) -> Result<bool> {
         let mut i = self.inner.write();
         let count = i.index_count();
         if count as u32 >= self.max_index {
-            return false;
+            return Ok(false);
         }
+        let entry_end = self.slots_end() + (count as usize + 1) * ENTRY_SIZE;
+        i.ensure_allocated(self.slots_end(), entry_end)
+            .map_err(|e| StoreError::io("allocate", &self.path, e))?;
         debug_assert!(count >= 1);
         let hash = index_key_hash(key);
         let slot_pos = INDEX_HEADER_SIZE + (hash as u32 % self.slots) as usize * SLOT_SIZE;
@@ -203,7 +265,7 @@ impl IndexFile {
         i.put_i32(36, count + 1);
         i.put_i64(24, phy_offset);
         i.put_i64(8, store_timestamp);
-        true
+        Ok(true)
     }
 
     /// Appends to `out` the offsets of entries matching `key` stored within `[begin, end]`
@@ -371,24 +433,25 @@ impl IndexService {
     pub fn build_index<'k>(
         &self,
         topic: &str,
-        keys: impl Iterator<Item = &'k str>,
+        keys: impl Iterator<Item = &'k str> + Clone,
         phy_offset: i64,
         store_timestamp: i64,
     ) -> Result<Option<Arc<IndexFile>>> {
-        let mut keys = keys.filter(|k| !k.is_empty()).peekable();
-        if keys.peek().is_none() {
+        let keys = keys.filter(|k| !k.is_empty());
+        let n = keys.clone().count();
+        if n == 0 {
             return Ok(None);
         }
         let (mut file, mut full) = self.writable_file(store_timestamp)?;
         if phy_offset <= file.end_phy_offset() && file.inner.read().index_count() > 1 {
             return Ok(full); // already indexed
         }
+        // Allocate for every key first: a message is indexed under all its keys or none
+        // (a retry after a failure would take it as already indexed).
+        file.reserve(n)?;
         for key in keys {
-            if key.is_empty() {
-                continue;
-            }
             let k = build_key(topic, key);
-            while !file.put_key(&k, phy_offset, store_timestamp) {
+            while !file.put_key(&k, phy_offset, store_timestamp)? {
                 let (f, prev) = self.writable_file(store_timestamp)?;
                 file = f;
                 if prev.is_some() {
@@ -517,7 +580,8 @@ mod tests {
         let p = dir.path().join("20240101000000000");
         let f = IndexFile::create(&p, 7, 10, 0, 0).unwrap();
         for i in 0..5 {
-            f.put_key(&format!("T#k{i}"), i * 10, 1_700_000_000_000);
+            f.put_key(&format!("T#k{i}"), i * 10, 1_700_000_000_000)
+                .unwrap();
         }
         drop(f);
         // Index count, slots and prev links full of garbage.
@@ -532,6 +596,6 @@ mod tests {
         for i in 0..5 {
             f.select(&format!("T#k{i}"), 64, 0, i64::MAX, &mut out);
         }
-        assert!(!f.put_key("T#x", 1, 1));
+        assert!(!f.put_key("T#x", 1, 1).unwrap());
     }
 }

@@ -52,6 +52,34 @@ pub enum BlockAllocation {
     },
 }
 
+/// Pre-faults `len` bytes of a shared file mapping at `ptr` (page aligned) for writing with
+/// `MADV_POPULATE_WRITE`, which also allocates (delayed) blocks of a sparse file, so that
+/// later stores there cannot raise SIGBUS. Fails with `Unsupported` on kernels before 5.14
+/// and with `StorageFull` when a block cannot be allocated (a full disk).
+///
+/// # Safety
+/// `[ptr, ptr + len)` must lie inside a live mapping.
+pub unsafe fn populate_pages(ptr: *mut u8, len: usize) -> std::io::Result<()> {
+    // SAFETY: guaranteed by the caller; the advice only faults pages in.
+    let rc = unsafe { libc::madvise(ptr as *mut libc::c_void, len, libc::MADV_POPULATE_WRITE) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    Err(match err.raw_os_error() {
+        Some(libc::EINVAL) => std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "MADV_POPULATE_WRITE not supported",
+        ),
+        // EFAULT: the fault would raise SIGBUS, i.e. no block could be allocated.
+        Some(libc::EFAULT) | Some(libc::ENOSPC) => std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            "cannot allocate pages of the file (disk full?)",
+        ),
+        _ => err,
+    })
+}
+
 /// Whether the kernel supports `MADV_POPULATE_WRITE` (Linux 5.14+), probed once.
 pub fn populate_write_supported() -> bool {
     static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -442,6 +470,10 @@ impl MappedFile {
             }
             self.map.flush_range(pos, zero_end - pos)?;
         }
+        // The pages below the cut hold data, so their blocks exist: appends only need the
+        // pages from the cut on populated.
+        self.populated
+            .fetch_max(pos / OS_PAGE_SIZE * OS_PAGE_SIZE, Ordering::AcqRel);
         self.set_positions(pos);
         Ok(())
     }
@@ -463,29 +495,8 @@ impl MappedFile {
         if upto <= from {
             return Ok(());
         }
-        // SAFETY: the range is inside the mapping; MADV_POPULATE_WRITE only faults pages in.
-        let rc = unsafe {
-            libc::madvise(
-                self.map.as_mut_ptr().add(from) as *mut libc::c_void,
-                upto - from,
-                libc::MADV_POPULATE_WRITE,
-            )
-        };
-        if rc != 0 {
-            let err = std::io::Error::last_os_error();
-            return Err(match err.raw_os_error() {
-                Some(libc::EINVAL) => std::io::Error::new(
-                    std::io::ErrorKind::Unsupported,
-                    "MADV_POPULATE_WRITE not supported",
-                ),
-                // EFAULT: the fault would raise SIGBUS, i.e. no block could be allocated.
-                Some(libc::EFAULT) | Some(libc::ENOSPC) => std::io::Error::new(
-                    std::io::ErrorKind::StorageFull,
-                    "cannot allocate pages of the file (disk full?)",
-                ),
-                _ => err,
-            });
-        }
+        // SAFETY: `[from, upto)` is inside the mapping, which lives as long as `self`.
+        unsafe { populate_pages(self.map.as_mut_ptr().add(from), upto - from)? };
         self.populated.fetch_max(upto, Ordering::AcqRel);
         Ok(())
     }

@@ -136,6 +136,8 @@ pub struct MessageStore {
     pub(crate) recovery: RecoveryReport,
     pub(crate) delay_levels: Vec<i64>,
     pub(crate) disk_full: AtomicBool,
+    /// The dispatcher could not write a consume queue or the index (disk full) and retries.
+    pub(crate) dispatch_failing: AtomicBool,
     pub(crate) logics_ts: AtomicI64,
     pub(crate) last_clean_min_offset: AtomicU64,
     lock: Mutex<Option<File>>,
@@ -228,6 +230,7 @@ impl MessageStore {
             shutdown: AtomicBool::new(false),
             threads: Mutex::new(Vec::new()),
             disk_full: AtomicBool::new(false),
+            dispatch_failing: AtomicBool::new(false),
             logics_ts: AtomicI64::new(checkpoint.logics_msg_timestamp()),
             last_clean_min_offset: AtomicU64::new(0),
             checkpoint: Arc::new(checkpoint),
