@@ -31,10 +31,10 @@ impl Drop for HoldTicket {
     }
 }
 
-/// Held pulls by (topic, queueId).
+/// Held pulls by topic, then queueId (looked up by `&str` on every dispatched message).
 #[derive(Default)]
 pub struct PullRequestHoldService {
-    table: Mutex<HashMap<(String, i32), Vec<HeldPull>>>,
+    table: Mutex<HashMap<String, HashMap<i32, Vec<HeldPull>>>>,
     next_id: AtomicU64,
 }
 
@@ -53,7 +53,9 @@ impl PullRequestHoldService {
         let key = (topic.to_owned(), queue_id);
         self.table
             .lock()
-            .entry(key.clone())
+            .entry(key.0.clone())
+            .or_default()
+            .entry(queue_id)
             .or_default()
             .push(HeldPull {
                 id,
@@ -71,18 +73,24 @@ impl PullRequestHoldService {
 
     fn release(&self, key: &(String, i32), id: u64) {
         let mut table = self.table.lock();
-        if let Some(list) = table.get_mut(key) {
+        let Some(queues) = table.get_mut(&key.0) else {
+            return;
+        };
+        if let Some(list) = queues.get_mut(&key.1) {
             list.retain(|h| h.id != id);
             if list.is_empty() {
-                table.remove(key);
+                queues.remove(&key.1);
             }
+        }
+        if queues.is_empty() {
+            table.remove(&key.0);
         }
     }
 
     /// Wakes the pulls a newly dispatched message satisfies (called by the store's dispatch).
     pub fn on_arrival(&self, ev: &ArrivalEvent) {
         let table = self.table.lock();
-        let Some(list) = table.get(&(ev.topic.clone(), ev.queue_id)) else {
+        let Some(list) = table.get(ev.topic).and_then(|q| q.get(&ev.queue_id)) else {
             return;
         };
         for h in list {
@@ -96,6 +104,63 @@ impl PullRequestHoldService {
 
     /// Number of held pulls (for runtime info).
     pub fn held_count(&self) -> usize {
-        self.table.lock().values().map(Vec::len).sum()
+        self.table
+            .lock()
+            .values()
+            .flat_map(|q| q.values())
+            .map(Vec::len)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arrival(topic: &str, queue_id: i32, max_offset: i64, tags_code: i64) -> ArrivalEvent<'_> {
+        ArrivalEvent {
+            topic,
+            queue_id,
+            max_offset,
+            tags_code,
+            store_timestamp: 0,
+            properties: "",
+        }
+    }
+
+    /// True if the ticket was notified (a stored permit makes `notified()` ready at once).
+    fn woken(t: &HoldTicket) -> bool {
+        use std::future::Future;
+        let n = t.wake.notified();
+        futures::pin_mut!(n);
+        n.as_mut().enable();
+        let waker = futures::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        n.poll(&mut cx).is_ready()
+    }
+
+    #[test]
+    fn arrivals_wake_only_matching_pulls_and_tickets_release_them() {
+        let svc = Arc::new(PullRequestHoldService::default());
+        let any = svc.hold("T", 0, 5, vec![]);
+        let tagged = svc.hold("T", 0, 5, vec![42]);
+        let other_queue = svc.hold("T", 1, 0, vec![]);
+        assert_eq!(svc.held_count(), 3);
+
+        svc.on_arrival(&arrival("T", 0, 5, 42)); // not beyond offset 5
+        svc.on_arrival(&arrival("U", 0, 9, 42)); // other topic
+        assert!(!woken(&any) && !woken(&tagged) && !woken(&other_queue));
+
+        svc.on_arrival(&arrival("T", 0, 6, 7)); // tag 7: only the untagged pull
+        assert!(woken(&any) && !woken(&tagged) && !woken(&other_queue));
+        svc.on_arrival(&arrival("T", 0, 7, 42));
+        assert!(woken(&tagged) && !woken(&other_queue));
+
+        drop(any);
+        drop(tagged);
+        assert_eq!(svc.held_count(), 1);
+        drop(other_queue);
+        assert_eq!(svc.held_count(), 0);
+        assert!(svc.table.lock().is_empty());
     }
 }

@@ -225,12 +225,12 @@ impl MessageStore {
         }
         if queued && let Some(l) = &ctx.listener {
             l(&ArrivalEvent {
-                topic: v.topic.to_string(),
+                topic: v.topic,
                 queue_id: v.queue_id,
                 max_offset: v.queue_offset + 1,
                 tags_code,
                 store_timestamp: v.store_timestamp,
-                properties: v.properties.to_string(),
+                properties: v.properties,
             });
         }
         Ok(())

@@ -190,9 +190,9 @@ impl MessageFilter for TagsFilter {
 
 /// What the dispatcher tells listeners when a queue grows (long polling hangs on this).
 #[derive(Debug, Clone)]
-pub struct ArrivalEvent {
+pub struct ArrivalEvent<'a> {
     /// Topic.
-    pub topic: String,
+    pub topic: &'a str,
     /// Queue id.
     pub queue_id: i32,
     /// New max offset of the queue (queue offset of the message + 1).
@@ -202,5 +202,5 @@ pub struct ArrivalEvent {
     /// Store timestamp of the message.
     pub store_timestamp: i64,
     /// Encoded properties of the message.
-    pub properties: String,
+    pub properties: &'a str,
 }

@@ -38,7 +38,7 @@ use crate::index::IndexService;
 use crate::results::ArrivalEvent;
 
 /// Callback run by the dispatch thread for every message added to a consume queue.
-pub type ArrivalListener = Arc<dyn Fn(&ArrivalEvent) + Send + Sync>;
+pub type ArrivalListener = Arc<dyn Fn(&ArrivalEvent<'_>) + Send + Sync>;
 
 /// What recovery did when the store was opened.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
