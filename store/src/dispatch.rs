@@ -125,7 +125,9 @@ impl MessageStore {
                         }
                         break;
                     }
-                    if self.dispatch_failing.swap(false, Ordering::AcqRel) {
+                    if self.dispatch_failing.load(Ordering::Relaxed)
+                        && self.dispatch_failing.swap(false, Ordering::AcqRel)
+                    {
                         tracing::info!(offset = from + p as u64, "dispatch resumed");
                     }
                     p += v.total_size;

@@ -42,35 +42,42 @@ pub fn index_file_size(slots: u32, max_index: u32) -> usize {
 
 struct Inner {
     map: MmapMut,
-    /// The header and slots have blocks (populated once; slot writes land anywhere).
-    slots_ready: bool,
+    /// One bit per page of the header and slots area: its blocks are allocated. Slot
+    /// writes land anywhere, so pages are allocated one by one as keys reach them.
+    ready_pages: Vec<u64>,
     /// End of the entries area whose blocks are allocated.
     entries_populated: usize,
 }
 
 impl Inner {
-    /// Allocates blocks (see [`populate_pages`]) for the header and slots, and for entries up
-    /// to `entry_end` (256 KiB ahead), so writes there cannot raise SIGBUS on a full disk.
-    /// A no-op on kernels without `MADV_POPULATE_WRITE`.
-    fn ensure_allocated(&mut self, slots_end: usize, entry_end: usize) -> std::io::Result<()> {
-        const STEP: usize = 256 << 10;
-        if !populate_write_supported() {
+    /// Allocates blocks (see [`populate_pages`]) for the page holding byte `pos` of the
+    /// header and slots area, so a write there cannot raise SIGBUS on a full disk.
+    fn ensure_page(&mut self, pos: usize) -> std::io::Result<()> {
+        let page = pos / OS_PAGE_SIZE;
+        let (word, bit) = (page / 64, 1u64 << (page % 64));
+        if self.ready_pages[word] & bit != 0 || !populate_write_supported() {
             return Ok(());
         }
-        if !self.slots_ready {
-            // SAFETY: `[0, slots_end)` is inside the mapping.
-            unsafe { populate_pages(self.map.as_mut_ptr(), slots_end)? };
-            self.slots_ready = true;
-        }
-        if entry_end > self.entries_populated {
-            let from = self.entries_populated / OS_PAGE_SIZE * OS_PAGE_SIZE;
-            let upto = entry_end.next_multiple_of(STEP).min(self.map.len());
-            // SAFETY: `[from, upto)` is inside the mapping.
-            unsafe { populate_pages(self.map.as_mut_ptr().add(from), upto - from)? };
-            self.entries_populated = upto;
-        }
+        // SAFETY: the page holds `pos`, which is inside the mapping.
+        unsafe { populate_pages(self.map.as_mut_ptr().add(page * OS_PAGE_SIZE), 1)? };
+        self.ready_pages[word] |= bit;
         Ok(())
     }
+
+    /// Allocates blocks for the entries area up to `entry_end` (256 KiB ahead).
+    fn ensure_entries(&mut self, entry_end: usize) -> std::io::Result<()> {
+        const STEP: usize = 256 << 10;
+        if entry_end <= self.entries_populated || !populate_write_supported() {
+            return Ok(());
+        }
+        let from = self.entries_populated / OS_PAGE_SIZE * OS_PAGE_SIZE;
+        let upto = entry_end.next_multiple_of(STEP).min(self.map.len());
+        // SAFETY: `[from, upto)` is inside the mapping.
+        unsafe { populate_pages(self.map.as_mut_ptr().add(from), upto - from)? };
+        self.entries_populated = upto;
+        Ok(())
+    }
+
     fn i32(&self, pos: usize) -> i32 {
         i32::from_be_bytes(self.map[pos..pos + 4].try_into().unwrap())
     }
@@ -117,8 +124,7 @@ impl IndexFile {
         let f = Self::map(path, slots, max_index, true)?;
         {
             let mut i = f.inner.write();
-            let slots_end = f.slots_end();
-            if let Err(e) = i.ensure_allocated(slots_end, slots_end) {
+            if let Err(e) = i.ensure_page(0) {
                 drop(i);
                 let _ = std::fs::remove_file(path);
                 return Err(StoreError::io("allocate", path, e));
@@ -165,19 +171,18 @@ impl IndexFile {
         // SAFETY: the file is owned by the store; nothing else maps it.
         let map =
             unsafe { MmapMut::map_mut(&file) }.map_err(|e| StoreError::io("mmap", path, e))?;
+        let slots_end = INDEX_HEADER_SIZE + slots as usize * SLOT_SIZE;
         let mut inner = Inner {
             map,
-            slots_ready: false,
-            entries_populated: 0,
+            ready_pages: vec![0; slots_end.div_ceil(OS_PAGE_SIZE).div_ceil(64)],
+            entries_populated: slots_end,
         };
-        let slots_end = INDEX_HEADER_SIZE + slots as usize * SLOT_SIZE;
-        // Entries already written have blocks; new ones are allocated from there on.
-        inner.entries_populated = if create {
-            slots_end
-        } else {
-            (slots_end + inner.index_count().clamp(1, max_index as i32) as usize * ENTRY_SIZE)
-                .min(size as usize)
-        };
+        if !create {
+            // Entries already written have blocks; new ones are allocated from there on.
+            inner.entries_populated = (slots_end
+                + inner.index_count().clamp(1, max_index as i32) as usize * ENTRY_SIZE)
+                .min(size as usize);
+        }
         Ok(Self {
             path: path.into(),
             slots,
@@ -215,12 +220,27 @@ impl IndexFile {
         self.inner.read().end_phy_offset()
     }
 
-    /// Allocates blocks for the next `n` entries (those that fit in this file).
-    pub fn reserve(&self, n: usize) -> Result<()> {
+    /// Allocates blocks for the entries and slot pages of `keys` (built index keys), as
+    /// far as they fit in this file.
+    pub fn reserve(&self, keys: &[String]) -> Result<()> {
         let mut i = self.inner.write();
-        let count = (i.index_count() as usize + n).min(self.max_index as usize);
-        i.ensure_allocated(self.slots_end(), self.slots_end() + count * ENTRY_SIZE)
-            .map_err(|e| StoreError::io("allocate", &self.path, e))
+        let count = (i.index_count() as usize + keys.len()).min(self.max_index as usize);
+        let alloc = |i: &mut Inner| -> std::io::Result<()> {
+            i.ensure_entries(self.slots_end() + count * ENTRY_SIZE)?;
+            for k in keys {
+                i.ensure_page(self.slot_pos(k))?;
+            }
+            Ok(())
+        };
+        alloc(&mut i).map_err(|e| StoreError::io("allocate", &self.path, e))
+    }
+
+    fn slot_pos(&self, key: &str) -> usize {
+        self.slot_pos_of_hash(index_key_hash(key))
+    }
+
+    fn slot_pos_of_hash(&self, hash: i32) -> usize {
+        INDEX_HEADER_SIZE + (hash as u32 % self.slots) as usize * SLOT_SIZE
     }
 
     /// Adds `key` for the message at `phy_offset`. False when the file is full; an error
@@ -232,11 +252,13 @@ impl IndexFile {
             return Ok(false);
         }
         let entry_end = self.slots_end() + (count as usize + 1) * ENTRY_SIZE;
-        i.ensure_allocated(self.slots_end(), entry_end)
+        let hash = index_key_hash(key);
+        let slot_pos = self.slot_pos_of_hash(hash);
+        i.ensure_entries(entry_end)
+            .and_then(|()| i.ensure_page(0)) // the header
+            .and_then(|()| i.ensure_page(slot_pos))
             .map_err(|e| StoreError::io("allocate", &self.path, e))?;
         debug_assert!(count >= 1);
-        let hash = index_key_hash(key);
-        let slot_pos = INDEX_HEADER_SIZE + (hash as u32 % self.slots) as usize * SLOT_SIZE;
         let mut prev = i.i32(slot_pos);
         if prev <= 0 || prev >= count {
             prev = 0;
@@ -433,13 +455,15 @@ impl IndexService {
     pub fn build_index<'k>(
         &self,
         topic: &str,
-        keys: impl Iterator<Item = &'k str> + Clone,
+        keys: impl Iterator<Item = &'k str>,
         phy_offset: i64,
         store_timestamp: i64,
     ) -> Result<Option<Arc<IndexFile>>> {
-        let keys = keys.filter(|k| !k.is_empty());
-        let n = keys.clone().count();
-        if n == 0 {
+        let keys: Vec<String> = keys
+            .filter(|k| !k.is_empty())
+            .map(|k| build_key(topic, k))
+            .collect();
+        if keys.is_empty() {
             return Ok(None);
         }
         let (mut file, mut full) = self.writable_file(store_timestamp)?;
@@ -448,10 +472,9 @@ impl IndexService {
         }
         // Allocate for every key first: a message is indexed under all its keys or none
         // (a retry after a failure would take it as already indexed).
-        file.reserve(n)?;
-        for key in keys {
-            let k = build_key(topic, key);
-            while !file.put_key(&k, phy_offset, store_timestamp)? {
+        file.reserve(&keys)?;
+        for k in &keys {
+            while !file.put_key(k, phy_offset, store_timestamp)? {
                 let (f, prev) = self.writable_file(store_timestamp)?;
                 file = f;
                 if prev.is_some() {

@@ -138,6 +138,23 @@ async fn every_mqadmin_subcommand() {
             && out.contains("Tags:               [TagX]"),
         "{out}"
     );
+    // The index is built after the consume queue (as in Apache): a query by key right after
+    // a send may come too early, so wait until the message is findable.
+    let by_uniq = [
+        "queryMsgByUniqueKey",
+        "-i",
+        &uniq,
+        "-t",
+        "AdmTopic",
+        "--json",
+    ];
+    let mqadmin = env!("CARGO_BIN_EXE_mqadmin");
+    eventually(
+        Duration::from_secs(10),
+        "the message to be indexed",
+        || async { tool(mqadmin, ns, &by_uniq).await.ok },
+    )
+    .await;
     let m = admin_json(ns, &["queryMsgByUniqueKey", "-i", &uniq, "-t", "AdmTopic"]).await;
     assert_eq!(m["body"], "hello admin");
     assert_eq!(m["offsetMsgId"], offset_id.as_str());
