@@ -295,7 +295,7 @@ impl IndexFile {
     pub fn select(&self, key: &str, max: usize, begin: i64, end: i64, out: &mut Vec<i64>) {
         let i = self.inner.read();
         let hash = index_key_hash(key);
-        let slot_pos = INDEX_HEADER_SIZE + (hash as u32 % self.slots) as usize * SLOT_SIZE;
+        let slot_pos = self.slot_pos_of_hash(hash);
         // A damaged header must not send reads past the entries area.
         let count = i.index_count().min(self.max_index as i32);
         let mut next = i.i32(slot_pos);
