@@ -64,10 +64,12 @@ load; STORE_BENCH_CONF=transientStorePoolEnable=true "$BIN" sync "$DIR/sync" 64 
 load; "$BIN" sync-threads "$DIR/sync" 64 5
 load; "$BIN" fsync "$DIR/fsync" 400
 load; "$BIN" read "$DIR/read" 1000000
+# Each run writes LOG_BYTES as fast as it can, then 1 msg/ms for 5 s, then SIGKILL.
 # Apache defaults: the checkpoint is persisted by the 60 s thorough consume-queue flush, so a
-# crash within the first minute re-verifies the whole log from file 0.
+# crash within the first minute re-verifies the whole log from file 0 (reput_from=0).
 load; "$BIN" recovery "$DIR/recovery" "$LOG_BYTES"
-# Steady state: checkpoint persisted every second, recovery starts from the newest safe file.
+# Steady state: checkpoint persisted every second, recovery starts from the newest file whose
+# first message is older than the checkpoint minus Apache's 3 s margin (reput_from > 0).
 load; STORE_BENCH_CONF=flushConsumeQueueThoroughInterval=1000 "$BIN" recovery "$DIR/recovery" "$LOG_BYTES"
 uptime
 rm -rf "$DIR"

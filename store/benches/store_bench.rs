@@ -8,8 +8,10 @@
 //!   sync-threads <dir> <writers> <secs>  the same with OS threads and the blocking put
 //!   fsync <dir> <count>                  median fdatasync latency of a 4 KiB append
 //!   read <dir> <messages>                write one queue, then read it sequentially
-//!   recovery-write <dir> <bytes>         (child) write until <bytes> of log, print READY
-//!   recovery <dir> <bytes>               spawn recovery-write, SIGKILL it, time the reopen
+//!   recovery-write <dir> <bytes>         (child) write until <bytes> of log, print READY,
+//!                                        then keep writing 1 message per ms
+//!   recovery <dir> <bytes> [settle-ms]   spawn recovery-write, let it trickle for settle-ms
+//!                                        (default 5000), SIGKILL it, time the reopen
 //! ```
 //! Each prints one `RESULT key=value ...` line. `store/bench.sh` runs them all.
 
@@ -311,15 +313,17 @@ fn recovery_write(dir: &Path, bytes: u64) {
     store.wait_dispatched_blocking(store.get_max_phy_offset() as u64, Duration::from_secs(300));
     writeln!(out, "READY {}", store.get_max_phy_offset()).unwrap();
     out.flush().unwrap();
-    // Keep writing until killed.
+    // Keep writing at a trickle (steady traffic) until killed, so the checkpoint can catch
+    // up with the log: a crash then only re-verifies what its 3 s safety margin covers.
     loop {
         let m = message(q % 8, &body);
         store.put_message_blocking(&m);
         q += 1;
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
-fn bench_recovery(dir: &Path, bytes: u64) {
+fn bench_recovery(dir: &Path, bytes: u64, settle: Duration) {
     let exe = std::env::current_exe().unwrap();
     let t = Instant::now();
     let mut child = Command::new(exe)
@@ -332,7 +336,7 @@ fn bench_recovery(dir: &Path, bytes: u64) {
         .read_line(&mut line)
         .unwrap();
     let write_secs = t.elapsed().as_secs_f64();
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(settle);
     child.kill().unwrap();
     child.wait().unwrap();
     // Drop the page cache's advantage as far as an unprivileged process can: nothing. The
@@ -342,8 +346,9 @@ fn bench_recovery(dir: &Path, bytes: u64) {
     let open_secs = t.elapsed().as_secs_f64();
     let rep = store.recovery_report().clone();
     println!(
-        "RESULT scenario=recovery log_bytes={} write_seconds={write_secs:.1} recovery_seconds={open_secs:.3} abnormal={} reput_from={} corruption={}",
+        "RESULT scenario=recovery log_bytes={} write_seconds={write_secs:.1} settle_ms={} recovery_seconds={open_secs:.3} abnormal={} reput_from={} corruption={}",
         rep.commit_log_end,
+        settle.as_millis(),
         rep.abnormal,
         rep.reput_from,
         rep.corruption.is_some()
@@ -377,7 +382,7 @@ fn main() {
         }
         "read" => bench_read(&dir, num(2, 1_000_000)),
         "recovery-write" => recovery_write(&dir, num(2, 4 << 30)),
-        "recovery" => bench_recovery(&dir, num(2, 4 << 30)),
+        "recovery" => bench_recovery(&dir, num(2, 4 << 30), Duration::from_millis(num(3, 5000))),
         s => eprintln!("unknown scenario {s}"),
     }
 }
