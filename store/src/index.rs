@@ -429,25 +429,30 @@ impl IndexService {
                     .as_ref()
                     .map(|p| (p.end_phy_offset(), p.end_timestamp()))
                     .unwrap_or((0, 0));
-                let mut t = now_ms;
-                let path = loop {
-                    let p = self.dir.join(local_time_file_name(t));
-                    if !p.exists() {
-                        break p;
-                    }
-                    t += 1;
-                };
-                let f = Arc::new(IndexFile::create(
-                    &path,
-                    self.slots,
-                    self.max_index,
-                    end_phy,
-                    end_ts,
-                )?);
-                self.files.write().push(f.clone());
-                Ok((f, prev))
+                Ok((self.push_new_file(now_ms, end_phy, end_ts)?, prev))
             }
         }
+    }
+
+    /// Creates a file named after `now_ms` (or the next free millisecond) and appends it.
+    fn push_new_file(&self, now_ms: i64, end_phy: i64, end_ts: i64) -> Result<Arc<IndexFile>> {
+        let mut t = now_ms;
+        let path = loop {
+            let p = self.dir.join(local_time_file_name(t));
+            if !p.exists() {
+                break p;
+            }
+            t += 1;
+        };
+        let f = Arc::new(IndexFile::create(
+            &path,
+            self.slots,
+            self.max_index,
+            end_phy,
+            end_ts,
+        )?);
+        self.files.write().push(f.clone());
+        Ok(f)
     }
 
     /// Indexes one message under `topic#key` for each key. Returns the previous file when it
@@ -530,16 +535,7 @@ impl IndexService {
             .last()
             .map(|f| f.end_timestamp())
             .unwrap_or(0);
-        let mut t = crate::commit_log::now_ms();
-        let path = loop {
-            let p = self.dir.join(local_time_file_name(t));
-            if !p.exists() {
-                break p;
-            }
-            t += 1;
-        };
-        let f = IndexFile::create(&path, self.slots, self.max_index, end_phy_offset, end_ts)?;
-        self.files.write().push(Arc::new(f));
+        self.push_new_file(crate::commit_log::now_ms(), end_phy_offset, end_ts)?;
         Ok(())
     }
 

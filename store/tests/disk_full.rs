@@ -24,7 +24,9 @@ fn full_disk_under_the_consume_queues() {
     run_child("cq");
 }
 
-/// The index runs out of space first (a new index file needs blocks).
+/// The index runs out of space first (a new index file needs blocks). Every message has
+/// two keys and a file holds an odd number of entries, so the failure comes exactly when a
+/// message's keys no longer fit in the current file.
 #[test]
 fn full_disk_under_the_index() {
     run_child("index");
@@ -73,6 +75,11 @@ fn fill_up(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
+/// The two keys (`KEYS`, space-separated) of message `i`.
+fn keys(i: i64) -> String {
+    format!("key-{i} alt-{i}")
+}
+
 fn wait_until(what: &str, cond: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !cond() {
@@ -107,17 +114,16 @@ fn disk_full_child() {
     // as a whole before the disk fills up.
     match std::env::var(MODE_ENV).as_deref() {
         Ok("cq") => c.max_index_num = 4096,
-        Ok("index") => c.mapped_file_size_consume_queue = 20 * 1024,
+        Ok("index") => {
+            c.mapped_file_size_consume_queue = 20 * 1024;
+            // 255 entries a file: a message's two keys do not always fit.
+            assert_eq!(c.max_index_num, 256);
+        }
         m => panic!("mode {m:?}"),
     }
     let store = open(c);
     for q in 0..2 {
-        let m = msg(
-            "T",
-            q,
-            format!("body-{q}"),
-            &[("KEYS", &format!("key-{q}"))],
-        );
+        let m = msg("T", q, format!("body-{q}"), &[("KEYS", &keys(q.into()))]);
         assert_eq!(
             store.put_message_blocking(&m).status,
             PutMessageStatus::PutOk
@@ -127,8 +133,12 @@ fn disk_full_child() {
     let filler = fill_up(&root);
 
     for i in 2..MESSAGES {
-        let key = format!("key-{i}");
-        let m = msg("T", (i % 2) as i32, format!("body-{i}"), &[("KEYS", &key)]);
+        let m = msg(
+            "T",
+            (i % 2) as i32,
+            format!("body-{i}"),
+            &[("KEYS", &keys(i))],
+        );
         assert_eq!(
             store.put_message_blocking(&m).status,
             PutMessageStatus::PutOk
@@ -170,8 +180,10 @@ fn disk_full_child() {
         }
     }
     for i in 0..MESSAGES {
-        let r = store.query_message("T", &format!("key-{i}"), 4, 0, i64::MAX);
-        assert_eq!(r.messages.len(), 1, "key-{i}");
+        for key in keys(i).split(' ') {
+            let r = store.query_message("T", key, 4, 0, i64::MAX);
+            assert_eq!(r.messages.len(), 1, "{key}");
+        }
     }
     store.shutdown();
     println!("DISK_FULL_CHILD_OK");
