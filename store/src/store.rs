@@ -377,19 +377,8 @@ impl MessageStore {
     /// Stops the services, flushes everything, writes the checkpoint and removes the `abort`
     /// file if everything was dispatched. Idempotent.
     pub fn shutdown(&self) {
-        if self.shutdown.swap(true, Ordering::AcqRel) {
+        if !self.stop_services() {
             return;
-        }
-        self.shutdown_signal.notify();
-        self.put_signal.notify();
-        self.commit_signal.notify();
-        {
-            let _g = self.flush.requested.lock();
-            self.flush.request_cv.notify_all();
-        }
-        let threads: Vec<_> = self.threads.lock().drain(..).collect();
-        for t in threads {
-            let _ = t.join();
         }
         let mut ok = true;
         if let Err(e) = self.commit_log.commit() {
@@ -440,12 +429,10 @@ impl MessageStore {
         tracing::info!("message store shut down");
     }
 
-    /// Stops the background services without flushing, writing the checkpoint or removing
-    /// the `abort` file, as if the process had died (for tests and tools). Drop the store
-    /// afterwards; the next open runs crash recovery.
-    pub fn halt_without_cleanup(&self) {
+    /// Wakes and joins every background thread; false when the store was already stopped.
+    fn stop_services(&self) -> bool {
         if self.shutdown.swap(true, Ordering::AcqRel) {
-            return;
+            return false;
         }
         self.shutdown_signal.notify();
         self.put_signal.notify();
@@ -457,6 +444,16 @@ impl MessageStore {
         let threads: Vec<_> = self.threads.lock().drain(..).collect();
         for t in threads {
             let _ = t.join();
+        }
+        true
+    }
+
+    /// Stops the background services without flushing, writing the checkpoint or removing
+    /// the `abort` file, as if the process had died (for tests and tools). Drop the store
+    /// afterwards; the next open runs crash recovery.
+    pub fn halt_without_cleanup(&self) {
+        if !self.stop_services() {
+            return;
         }
         self.lock.lock().take();
     }
