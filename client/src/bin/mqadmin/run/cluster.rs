@@ -88,10 +88,20 @@ pub(super) async fn broker_status(admin: &Admin, target: Target) -> Result<Outpu
 
 /// `getBrokerConfig`: the config of the target brokers.
 pub(super) async fn get_broker_config(admin: &Admin, target: Target) -> Result<Output> {
-    let mut text = String::new();
-    let mut js = serde_json::Map::new();
+    let mut configs = Vec::new();
     for addr in targets(admin, &target).await? {
         let cfg = admin.broker_config(&addr).await?;
+        configs.push((addr, cfg));
+    }
+    config_listing(configs)
+}
+
+/// Each server's config as `key = value` lines under a `====addr====` banner, as Apache's
+/// tool prints them; JSON: `{addr: {key: value}}`.
+fn config_listing(configs: Vec<(String, BTreeMap<String, String>)>) -> Result<Output> {
+    let mut text = String::new();
+    let mut js = serde_json::Map::new();
+    for (addr, cfg) in configs {
         text.push_str(&format!("============{addr}============\n"));
         let w = cfg.keys().map(String::len).max().unwrap_or(0);
         for (k, v) in &cfg {
@@ -170,20 +180,7 @@ pub(super) async fn delete_kv_config(
 
 /// `getNamesrvConfig`: the config of every name server.
 pub(super) async fn get_namesrv_config(admin: &Admin) -> Result<Output> {
-    let mut text = String::new();
-    let mut js = serde_json::Map::new();
-    for (addr, cfg) in admin.namesrv_config().await? {
-        text.push_str(&format!("============{addr}============\n"));
-        let w = cfg.keys().map(String::len).max().unwrap_or(0);
-        for (k, v) in &cfg {
-            text.push_str(&format!("{k:<w$} = {v}\n"));
-        }
-        js.insert(addr, serde_json::to_value(cfg)?);
-    }
-    Ok(Output {
-        text,
-        json: Value::Object(js),
-    })
+    config_listing(admin.namesrv_config().await?)
 }
 
 /// `updateNamesrvConfig`: set one config key on every name server.
