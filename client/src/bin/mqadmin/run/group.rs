@@ -28,34 +28,19 @@ pub(super) async fn update_sub_group(
     slow_broker: Option<i64>,
     notify: Option<bool>,
 ) -> Result<Output> {
-    let mut cfg = SubscriptionGroupConfig {
+    // Options not given keep Apache's defaults.
+    let d = SubscriptionGroupConfig::default();
+    let cfg = SubscriptionGroupConfig {
         group_name: group,
-        ..Default::default()
+        consume_enable: consume_enable.unwrap_or(d.consume_enable),
+        consume_from_min_enable: from_min.unwrap_or(d.consume_from_min_enable),
+        consume_broadcast_enable: broadcast.unwrap_or(d.consume_broadcast_enable),
+        retry_queue_nums: retry_queues.unwrap_or(d.retry_queue_nums),
+        retry_max_times: retry_max.unwrap_or(d.retry_max_times),
+        broker_id: broker_id.unwrap_or(d.broker_id),
+        which_broker_when_consume_slowly: slow_broker.unwrap_or(d.which_broker_when_consume_slowly),
+        notify_consumer_ids_changed_enable: notify.unwrap_or(d.notify_consumer_ids_changed_enable),
     };
-    if let Some(v) = consume_enable {
-        cfg.consume_enable = v;
-    }
-    if let Some(v) = from_min {
-        cfg.consume_from_min_enable = v;
-    }
-    if let Some(v) = broadcast {
-        cfg.consume_broadcast_enable = v;
-    }
-    if let Some(v) = retry_queues {
-        cfg.retry_queue_nums = v;
-    }
-    if let Some(v) = retry_max {
-        cfg.retry_max_times = v;
-    }
-    if let Some(v) = broker_id {
-        cfg.broker_id = v;
-    }
-    if let Some(v) = slow_broker {
-        cfg.which_broker_when_consume_slowly = v;
-    }
-    if let Some(v) = notify {
-        cfg.notify_consumer_ids_changed_enable = v;
-    }
     let mut lines = Vec::new();
     let addrs = targets(admin, &target).await?;
     for addr in &addrs {
