@@ -79,8 +79,9 @@ impl MessageStore {
         let mut last_flush = Duration::from_micros(100);
         while !self.shutdown.load(Ordering::Acquire) {
             {
-                let mut req = self.flush.requested.lock();
-                if *req <= self.commit_log.files().flushed_where()
+                let mut req = self.flush.request_lock.lock();
+                if self.flush.requested.load(Ordering::Acquire)
+                    <= self.commit_log.files().flushed_where()
                     && !self.shutdown.load(Ordering::Acquire)
                 {
                     self.flush

@@ -47,14 +47,13 @@ impl MessageStore {
         let wait = self.config.flush_disk_type == FlushDiskType::SyncFlush
             && msgs[0].properties.get(properties::WAIT) != Some("false");
         if self.config.flush_disk_type == FlushDiskType::SyncFlush {
-            let mut req = self.flush.requested.lock();
-            if *req < end {
-                *req = end;
-            }
+            self.flush.requested.fetch_max(end, Ordering::AcqRel);
             // Wake the group-commit thread only once the expected group is complete (or for
-            // the first request); it also wakes itself after a short deadline.
+            // the first request); it also wakes itself after a short deadline. Taking the lock
+            // orders the wake-up after the thread's check of the counters, so none is lost.
             let pending = self.flush.pending.fetch_add(1, Ordering::AcqRel) + 1;
             if pending == 1 || pending >= self.flush.group_target.load(Ordering::Acquire) {
+                let _g = self.flush.request_lock.lock();
                 self.flush.request_cv.notify_one();
             }
         }

@@ -101,7 +101,11 @@ impl Signal {
 
 /// Group-commit state shared by writers and the flush thread.
 pub(crate) struct FlushState {
-    pub(crate) requested: Mutex<u64>,
+    /// The highest commit-log offset a writer waits to see flushed.
+    pub(crate) requested: AtomicU64,
+    /// Guards the group-commit thread's check-then-wait on `request_cv`: a writer takes it
+    /// only to notify, so no wake-up is lost and the append path stays lock-free.
+    pub(crate) request_lock: Mutex<()>,
     pub(crate) request_cv: Condvar,
     pub(crate) flushed: Mutex<u64>,
     pub(crate) flushed_cv: Condvar,
@@ -213,7 +217,8 @@ impl MessageStore {
             commit_signal: Signal::default(),
             shutdown_signal: Signal::default(),
             flush: FlushState {
-                requested: Mutex::new(recovery.commit_log_end),
+                requested: AtomicU64::new(recovery.commit_log_end),
+                request_lock: Mutex::new(()),
                 request_cv: Condvar::new(),
                 flushed: Mutex::new(recovery.commit_log_end),
                 flushed_cv: Condvar::new(),
@@ -438,7 +443,7 @@ impl MessageStore {
         self.put_signal.notify();
         self.commit_signal.notify();
         {
-            let _g = self.flush.requested.lock();
+            let _g = self.flush.request_lock.lock();
             self.flush.request_cv.notify_all();
         }
         let threads: Vec<_> = self.threads.lock().drain(..).collect();
