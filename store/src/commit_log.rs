@@ -14,7 +14,7 @@ use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use remoting::message::{self, BLANK_MAGIC_CODE, MessageExt, RawRecord, msg_id, record, sysflag};
 
-use crate::config::MessageStoreConfig;
+use crate::config::{BrokerRole, FlushDiskType, MessageStoreConfig};
 use crate::error::{Result, StoreError};
 use crate::mapped_file::{BlockAllocation, MappedFile, OS_PAGE_SIZE};
 use crate::mapped_file_queue::MappedFileQueue;
@@ -102,7 +102,15 @@ impl CommitLog {
         // Buffered appends never fault: the commit thread fills reserved blocks with pwrite.
         let alloc = if !buffered && prefault > 0 && crate::mapped_file::populate_write_supported() {
             BlockAllocation::Populated {
-                head: prefault.min(file_size),
+                // A SYNC_FLUSH master's zero-fill thread fills (and syncs) new files from
+                // the start instead.
+                head: if config.flush_disk_type == FlushDiskType::SyncFlush
+                    && config.broker_role != BrokerRole::Slave
+                {
+                    0
+                } else {
+                    prefault.min(file_size)
+                },
             }
         } else {
             BlockAllocation::Reserved
@@ -185,35 +193,49 @@ impl CommitLog {
         }
     }
 
-    /// Writes zeros over up to `chunk` bytes of the newest file beyond everything committed,
-    /// keeping `ahead` bytes past the committed offset zero-filled (write buffer only).
-    /// Returns the file and the range filled, if it filled anything; sync the file later.
+    /// Writes zeros over up to `chunk` bytes of the newest file beyond everything written,
+    /// keeping `ahead` bytes past the write position zero-filled (for SYNC_FLUSH, whose
+    /// group commits then overwrite allocated blocks). Returns the file and the range
+    /// filled, if it filled anything; sync the file later.
     pub fn zero_fill_ahead(
         &self,
         ahead: usize,
         chunk: usize,
     ) -> Result<Option<(Arc<MappedFile>, usize, usize)>> {
-        if self.write_buffer.get().is_none() {
-            return Ok(None);
-        }
         let Some(file) = self.files.last_file() else {
             return Ok(None);
         };
+        // With the write buffer, nothing is written at or past the committed offset while
+        // `file_write` is held. Mapped appends past the data recovered or written so far
+        // only go below the populated offset, which moves under the file's fill lock; so
+        // they are safe if the file populates ahead (never with reserved blocks, where
+        // appends do not wait for `populated`).
         let _w = self.file_write.lock();
-        // Under the lock the committed offset cannot move: nothing is written at or past it.
-        let committed = file.read_position().next_multiple_of(OS_PAGE_SIZE);
+        let floor = if self.write_buffer.get().is_some() {
+            file.read_position()
+        } else if file.populates_ahead() {
+            file.wrote_position()
+        } else {
+            return Ok(None);
+        }
+        .next_multiple_of(OS_PAGE_SIZE);
         let target = file
-            .read_position()
+            .wrote_position()
             .saturating_add(ahead)
+            .next_multiple_of(OS_PAGE_SIZE)
             .min(file.file_size());
-        let from = file.populated().max(committed);
+        let from = file.populated().max(floor);
         if from >= target {
             return Ok(None);
         }
         let upto = (from + chunk).min(target);
-        file.zero_fill(from, upto)
-            .map_err(|e| StoreError::io("zero-fill", file.path(), e))?;
-        Ok(Some((file, from, upto)))
+        match file
+            .zero_fill(floor, upto)
+            .map_err(|e| StoreError::io("zero-fill", file.path(), e))?
+        {
+            Some(from) => Ok(Some((file, from, upto))),
+            None => Ok(None),
+        }
     }
 
     /// Appended bytes not committed yet.
@@ -631,56 +653,4 @@ impl CommitLog {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn message(body: &str) -> MessageExt {
-        MessageExt {
-            topic: "Z".into(),
-            body: bytes::Bytes::copy_from_slice(body.as_bytes()),
-            born_host: "10.0.0.1:1".parse().unwrap(),
-            store_host: "10.0.0.2:2".parse().unwrap(),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn zero_filling_ahead_never_touches_data_in_the_buffer() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = MessageStoreConfig::with_root(dir.path());
-        config.mapped_file_size_commit_log = 256 * 1024;
-        config.max_message_size = 4096;
-        config.transient_store_pool_enable = true;
-        let log = CommitLog::new(&config);
-        log.load().unwrap();
-        log.start_write_buffer();
-        let mut records = Vec::new();
-        for i in 0..1200 {
-            let body = format!("m{i}-{}", "z".repeat(i % 700));
-            let r = log.append(&[message(&body)]).unwrap();
-            records.push((r.wrote_offset, body));
-            // Interleave: zero-fill in small steps (commits overtake it at times, and at
-            // other times it runs ahead of records still in the buffer) and commit often.
-            if i % 5 == 0 {
-                log.zero_fill_ahead(64 * 1024, if i % 2 == 0 { 1024 } else { 16 * 1024 })
-                    .unwrap();
-            }
-            if i % 2 == 0 {
-                log.commit().unwrap();
-            }
-        }
-        log.commit().unwrap();
-        assert_eq!(log.max_offset(), log.write_offset());
-        assert!(log.files().len() > 1, "expected a roll-over");
-        for (offset, body) in &records {
-            let rec = log.get_record(*offset).expect("record readable");
-            let (m, _) = remoting::message::decode_record_bytes(&rec).unwrap();
-            assert_eq!(m.body, body.as_bytes());
-        }
-        // Past the data, the newest file reads as zeros (filled or not).
-        let last = log.files().last_file().unwrap();
-        let end = last.read_position();
-        assert!(last.all_bytes()[end..].iter().all(|b| *b == 0));
-        assert!(last.populated() > end, "zero-filled ahead of the data");
-    }
-}
+mod tests;

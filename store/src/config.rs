@@ -101,9 +101,10 @@ pub struct MessageStoreConfig {
     /// not pay for page faults; a new file gets its head populated when it is created.
     /// Commit-log files are then sparse and a full disk fails the put with
     /// `SERVICE_NOT_AVAILABLE`; with 0 (or a kernel before 5.14) their blocks are reserved
-    /// with `fallocate` at creation instead. Under SYNC_FLUSH with the write buffer, this
-    /// window is zero-filled and synced ahead instead, so group commits need no journal
-    /// commit (each byte then reaches the disk twice).
+    /// with `fallocate` at creation instead. On a SYNC_FLUSH master (mapped or with the
+    /// write buffer) this window is zero-filled and synced ahead instead, so group commits
+    /// overwrite allocated blocks: no block allocation or metadata write in the flush
+    /// (each byte then reaches the disk twice).
     pub prefault_ahead_bytes: usize,
     /// `transientStorePoolEnable` (false): on a master, appends go to a reused in-memory
     /// write buffer and are written to the commit-log file with `pwrite` (no page faults or

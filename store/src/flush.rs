@@ -190,10 +190,10 @@ impl MessageStore {
         }
     }
 
-    /// SYNC_FLUSH with the write buffer: keeps `prefaultAheadBytes` past the committed
-    /// offset zero-filled and synced (256 KiB steps, a sync per MiB), so that group commits
-    /// overwrite written blocks: a data write and a cache flush, with no journal commit and
-    /// no page allocation in the flush. Every byte is written to disk twice.
+    /// SYNC_FLUSH master: keeps `prefaultAheadBytes` past the write position zero-filled
+    /// and synced (256 KiB steps, a sync per MiB), so that group commits overwrite written
+    /// blocks: a data write and a cache flush, with no block allocation or metadata write
+    /// in the flush. Every byte is written to disk twice.
     pub(crate) fn zero_ahead_loop(&self) {
         const CHUNK: usize = 256 << 10;
         const SYNC_EVERY: usize = 1 << 20;

@@ -44,8 +44,9 @@ pub enum BlockAllocation {
     /// unwritten extents still zero pages in the writer.
     Reserved,
     /// Pages are faulted in ahead of the writer with `MADV_POPULATE_WRITE`: `head` bytes at
-    /// creation, later ones by a prefault thread or by [`MappedFile::ensure_populated`]. A
-    /// full disk fails creation or the append that needs the page, never with SIGBUS.
+    /// creation, later ones by the prefault or zero-fill thread or by
+    /// [`MappedFile::ensure_populated`]. A full disk fails creation or the append that
+    /// needs the page, never with SIGBUS.
     Populated {
         /// Bytes from the start populated at creation.
         head: usize,
@@ -117,6 +118,10 @@ pub struct MappedFile {
     filled: AtomicBool,
     flushed: AtomicUsize,
     populated: AtomicUsize,
+    /// Serialises everything that moves `populated` (the prefault thread, the zero-fill
+    /// thread and an appender populating for itself), so none writes where another has
+    /// already let appends in.
+    fill: parking_lot::Mutex<()>,
     available: AtomicBool,
     alloc: BlockAllocation,
 }
@@ -229,6 +234,7 @@ impl MappedFile {
             filled: AtomicBool::new(false),
             flushed: AtomicUsize::new(0),
             populated: AtomicUsize::new(0),
+            fill: parking_lot::Mutex::new(()),
             available: AtomicBool::new(true),
             alloc: BlockAllocation::OnFault,
         })
@@ -491,6 +497,7 @@ impl MappedFile {
     pub fn populate(&self, upto: usize) -> std::io::Result<()> {
         let upto = upto.min(self.file_size).div_ceil(OS_PAGE_SIZE) * OS_PAGE_SIZE;
         let upto = upto.min(self.file_size);
+        let _f = self.fill.lock();
         let from = self.populated() / OS_PAGE_SIZE * OS_PAGE_SIZE;
         if upto <= from {
             return Ok(());
@@ -501,14 +508,21 @@ impl MappedFile {
         Ok(())
     }
 
-    /// Writes zeros (`pwrite`) over `[from, upto)`, where no data is (the caller makes sure
-    /// nothing is committed or being committed there), and marks the file populated up to
-    /// `upto`. Once synced, later data writes there overwrite allocated, written blocks:
-    /// their flushes need no journal commit and no page allocation.
-    pub fn zero_fill(&self, from: usize, upto: usize) -> std::io::Result<()> {
+    /// Writes zeros (`pwrite`) from the populated offset (at least `floor`) up to `upto`,
+    /// marks the file populated up to `upto` and returns where the zeros start, or `None`
+    /// if everything up to `upto` was populated already. Appends never write past the
+    /// populated offset, and the caller makes sure nothing is committed at or past
+    /// `floor`, so no data is overwritten. Once synced, later data writes there overwrite
+    /// allocated, written blocks: their flushes need no block allocation.
+    pub fn zero_fill(&self, floor: usize, upto: usize) -> std::io::Result<Option<usize>> {
         use std::os::unix::fs::FileExt;
         static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
         let upto = upto.min(self.file_size);
+        let _f = self.fill.lock();
+        let from = self.populated().max(floor);
+        if from >= upto {
+            return Ok(None);
+        }
         debug_assert!(from >= self.read_position());
         let mut at = from;
         while at < upto {
@@ -517,7 +531,7 @@ impl MappedFile {
             at += n;
         }
         self.populated.fetch_max(upto, Ordering::AcqRel);
-        Ok(())
+        Ok(Some(from))
     }
 
     /// `fdatasync` of the whole file.
@@ -525,12 +539,17 @@ impl MappedFile {
         self.file.sync_data()
     }
 
+    /// Whether appends wait for pages to be populated ([`BlockAllocation::Populated`]).
+    pub fn populates_ahead(&self) -> bool {
+        matches!(self.alloc, BlockAllocation::Populated { .. })
+    }
+
     /// Makes sure `[0, end)` is populated before an append writes there, for files whose
     /// pages are populated ahead ([`BlockAllocation::Populated`]); a no-op for others. When
     /// the prefault thread is behind, the appender populates (in 256 KiB steps) itself.
     pub fn ensure_populated(&self, end: usize) -> std::io::Result<()> {
         const STEP: usize = 256 << 10;
-        if !matches!(self.alloc, BlockAllocation::Populated { .. }) || end <= self.populated() {
+        if !self.populates_ahead() || end <= self.populated() {
             return Ok(());
         }
         self.populate(end.next_multiple_of(STEP))

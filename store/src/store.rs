@@ -306,7 +306,7 @@ impl MessageStore {
         let s = self.clone();
         threads.push(spawn("store-clean", Box::new(move || s.clean_loop()))?);
         if self.config.prefault_ahead_bytes > 0
-            && self.commit_log.is_buffered()
+            && self.config.broker_role != BrokerRole::Slave
             && self.config.flush_disk_type == FlushDiskType::SyncFlush
         {
             let s = self.clone();
@@ -318,6 +318,7 @@ impl MessageStore {
         if self.config.prefault_ahead_bytes > 0
             && self.config.broker_role != BrokerRole::Slave
             && !self.commit_log.is_buffered()
+            && self.config.flush_disk_type == FlushDiskType::AsyncFlush
         {
             let s = self.clone();
             threads.push(spawn(

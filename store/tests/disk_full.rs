@@ -1,6 +1,8 @@
 //! A full disk under the consume queues and the index (the commit log on another disk):
 //! the dispatcher neither crashes (SIGBUS on a mapped page without a block) nor skips a
 //! record; it retries, and once space is freed every message is consumable and findable.
+//! A full disk under a SYNC_FLUSH commit log: puts fail with an error status (the store
+//! does not crash) and succeed again once space is freed; every acknowledged message stays.
 //!
 //! The store root is a 1 MiB tmpfs mounted in a private mount namespace (`unshare`), so the
 //! store runs in a child process: this test re-runs its own binary under `unshare`.
@@ -30,6 +32,12 @@ fn full_disk_under_the_consume_queues() {
 #[test]
 fn full_disk_under_the_index() {
     run_child("index");
+}
+
+/// The commit log (SYNC_FLUSH, mapped, zero-filled ahead) runs out of space.
+#[test]
+fn full_disk_under_the_commit_log() {
+    run_child("commitlog");
 }
 
 fn run_child(mode: &str) {
@@ -80,7 +88,7 @@ fn keys(i: i64) -> String {
     format!("key-{i} alt-{i}")
 }
 
-fn wait_until(what: &str, cond: impl Fn() -> bool) {
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -108,6 +116,11 @@ fn disk_full_child() {
         root.display()
     );
 
+    if std::env::var(MODE_ENV).as_deref() == Ok("commitlog") {
+        commit_log_child(std::path::Path::new(&log), &root);
+        println!("DISK_FULL_CHILD_OK");
+        return;
+    }
     let mut c = small_config(&root);
     c.store_path_commit_log = Some(log.into());
     // The other structure gets a file big enough for every message, populated (allocated)
@@ -187,4 +200,57 @@ fn disk_full_child() {
     }
     store.shutdown();
     println!("DISK_FULL_CHILD_OK");
+}
+
+/// The commit log on the full disk (`full`), everything else in `root`.
+fn commit_log_child(root: &std::path::Path, full: &std::path::Path) {
+    let mut c = sync_config(root);
+    c.store_path_commit_log = Some(full.into());
+    let store = open(c);
+    let put = |i: usize| store.put_message_blocking(&msg("T", 0, format!("body-{i}"), &[]));
+    let mut acked = Vec::new();
+    assert_eq!(put(0).status, PutMessageStatus::PutOk);
+    acked.push(0);
+    let filler = fill_up(full);
+    // The commit-log files are 64 KiB: the disk stops the writer within a few of them.
+    let mut failed = None;
+    for i in 1..20_000 {
+        match put(i).status {
+            PutMessageStatus::PutOk => acked.push(i),
+            s => {
+                failed = Some(s);
+                break;
+            }
+        }
+    }
+    let status = failed.expect("a full disk never failed a put");
+    eprintln!("full disk after {} puts: {status:?}", acked.len());
+    assert!(
+        matches!(
+            status,
+            PutMessageStatus::ServiceNotAvailable
+                | PutMessageStatus::CreateMappedFileFailed
+                | PutMessageStatus::UnknownError
+        ),
+        "full disk reported as {status:?}"
+    );
+    std::fs::remove_file(filler).unwrap();
+    let mut i = 20_000;
+    wait_until("puts to succeed again", || {
+        i += 1;
+        let ok = put(i).status == PutMessageStatus::PutOk;
+        if ok {
+            acked.push(i);
+        }
+        ok
+    });
+    wait_all_dispatched(&store);
+    let got = read_queue(&store, "T", 0, 0);
+    let bodies: Vec<String> = got
+        .iter()
+        .map(|m| String::from_utf8_lossy(&m.body).into_owned())
+        .collect();
+    let want: Vec<String> = acked.iter().map(|i| format!("body-{i}")).collect();
+    assert_eq!(bodies, want, "exactly the acknowledged messages, in order");
+    store.shutdown();
 }
