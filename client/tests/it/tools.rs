@@ -122,14 +122,24 @@ async fn every_mqadmin_subcommand() {
     let uniq = sent["MsgId"].as_str().unwrap().to_owned();
     let qid = sent["QID"].as_i64().unwrap().to_string();
 
+    // A send is acknowledged before the broker dispatches it to its consume queue (as in
+    // Apache RocketMQ), so the queue's max offset may lag the SEND_OK briefly.
+    let total = |status: &Value| -> i64 {
+        status
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["Max Offset"].as_i64().unwrap())
+            .sum()
+    };
+    eventually(
+        Duration::from_secs(10),
+        "the message in the consume queue",
+        || async { total(&admin_json(ns, &["topicStatus", "-t", "AdmTopic"]).await) > 0 },
+    )
+    .await;
     let status = admin_json(ns, &["topicStatus", "-t", "AdmTopic"]).await;
-    let total: i64 = status
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["Max Offset"].as_i64().unwrap())
-        .sum();
-    assert_eq!(total, 1);
+    assert_eq!(total(&status), 1);
     assert_eq!(status.as_array().unwrap().len(), 4);
 
     let out = admin(ns, &["queryMsgById", "-i", &offset_id]).await;
