@@ -46,6 +46,23 @@ impl ConsumerOffsetManager {
         self.dirty.store(true, Ordering::Release);
     }
 
+    /// Stores an offset unless a higher one is already committed. For the offset a pull
+    /// carries: requests on one connection are served concurrently, so a pull sent just
+    /// before a consumer's final UPDATE_CONSUMER_OFFSET may be served after it and must
+    /// not take the group back. Explicit updates (resets included) use [`Self::commit`].
+    pub fn advance(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        let mut table = self.table.write();
+        let e = table
+            .entry(Self::key(topic, group))
+            .or_default()
+            .entry(queue_id)
+            .or_insert(offset);
+        if offset > *e {
+            *e = offset;
+        }
+        self.dirty.store(true, Ordering::Release);
+    }
+
     /// The committed offset, or -1.
     pub fn query(&self, group: &str, topic: &str, queue_id: i32) -> i64 {
         self.table

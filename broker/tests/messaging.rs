@@ -149,6 +149,52 @@ async fn consumer_offsets_commit_and_query() {
 }
 
 #[tokio::test]
+async fn offset_carried_by_a_pull_never_takes_a_group_back() {
+    use remoting::protocol::header::pull_sys_flag;
+    let c = Cluster::start().await;
+    for body in [b"a", b"b", b"c"] {
+        c.send("PC", 0, body, None, None).await;
+    }
+    c.dispatched().await;
+    let pull = |commit: i64| {
+        pull_request("G", "PC", 0, 3, "*", 0)
+            .with_ext(
+                "sysFlag",
+                pull_sys_flag::SUBSCRIPTION | pull_sys_flag::COMMIT_OFFSET,
+            )
+            .with_ext("commitOffset", commit)
+    };
+    let update = |offset: i64| {
+        RemotingCommand::new_request(RequestCode::UpdateConsumerOffset)
+            .with_ext("consumerGroup", "G")
+            .with_ext("topic", "PC")
+            .with_ext("queueId", 0)
+            .with_ext("commitOffset", offset)
+    };
+    let committed = || async {
+        let q = RemotingCommand::new_request(RequestCode::QueryConsumerOffset)
+            .with_ext("consumerGroup", "G")
+            .with_ext("topic", "PC")
+            .with_ext("queueId", 0);
+        c.call(q).await.ext("offset").map(str::to_owned)
+    };
+    // A pull's offset moves the group forward...
+    assert_eq!(
+        c.call(pull(2)).await.code,
+        ResponseCode::PullNotFound.code()
+    );
+    assert_eq!(committed().await.as_deref(), Some("2"));
+    // ...but a stale one (sent before the consumer's final commit, served after it) does not
+    // take it back.
+    assert_eq!(c.call(update(3)).await.code, 0);
+    c.call(pull(1)).await;
+    assert_eq!(committed().await.as_deref(), Some("3"));
+    // An explicit update (a reset) still may.
+    assert_eq!(c.call(update(1)).await.code, 0);
+    assert_eq!(committed().await.as_deref(), Some("1"));
+}
+
+#[tokio::test]
 async fn offsets_and_times_lookups_and_queries_by_key_and_id() {
     let c = Cluster::start().await;
     let before = broker::context::now_millis();

@@ -50,14 +50,15 @@ pub fn process(
         OffsetOverflowBadly | OffsetTooSmall => ResponseCode::PullOffsetMoved,
     };
 
-    // Commit the offset piggy-backed on the pull (first pass only, masters only).
+    // Commit the offset piggy-backed on the pull (first pass only, masters only; forward
+    // only, see `ConsumerOffsetManager::advance`).
     if allow_suspend
         && h.sys_flag & pull_sys_flag::COMMIT_OFFSET != 0
         && !ctx.is_slave
         && h.commit_offset >= 0
     {
         ctx.offsets
-            .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+            .advance(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
     }
 
     let (long_polling, short_poll) = {
