@@ -158,6 +158,10 @@ struct Inner {
     consume_slots: Arc<Semaphore>,
     weak: Weak<Inner>,
     shut: AtomicBool,
+    /// Serialises rebalances, periodic offset commits and shutdown: a rebalance running
+    /// during shutdown would restart the dropped queues from the broker's stale offsets,
+    /// and a periodic commit finishing after it would overwrite the final one.
+    housekeeping: tokio::sync::Mutex<()>,
 }
 
 impl PushConsumer {
@@ -216,6 +220,7 @@ impl PushConsumer {
             stop: CancellationToken::new(),
             weak: weak.clone(),
             shut: AtomicBool::new(false),
+            housekeeping: tokio::sync::Mutex::new(()),
         });
         let handle: Weak<dyn ConsumerHandle> =
             Arc::downgrade(&(inner.clone() as Arc<dyn ConsumerHandle>));
@@ -299,8 +304,13 @@ async fn persist_loop(inner: Arc<Inner>) {
             _ = inner.stop.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
         }
+        let _g = inner.housekeeping.lock().await;
+        if inner.stop.is_cancelled() {
+            return;
+        }
         let mqs: Vec<_> = inner.pqs.lock().unwrap().keys().cloned().collect();
-        inner.offsets.persist_all(&mqs, false).await;
+        // Waiting for the answers keeps this commit ordered before a later final one.
+        inner.offsets.persist_all(&mqs, true).await;
     }
 }
 

@@ -85,6 +85,7 @@ impl Inner {
     }
 
     pub(super) async fn do_rebalance(&self) {
+        let _g = self.housekeeping.lock().await;
         if self.stop.is_cancelled() {
             return;
         }
@@ -261,6 +262,8 @@ impl Inner {
             return;
         }
         self.stop.cancel();
+        // Let a running rebalance or periodic commit finish; none starts after this.
+        let _g = self.housekeeping.lock().await;
         let pqs: Vec<(MessageQueue, Arc<ProcessQueue>)> = self
             .pqs
             .lock()
