@@ -90,20 +90,25 @@ async fn long_poll_wakes_when_a_matching_message_arrives() {
     );
 }
 
-#[tokio::test(start_paused = true)]
+// Real time: a paused clock auto-advances whenever the runtime waits for the store's
+// threads or the socket, which fired the connections' idle timeout.
+#[tokio::test]
 async fn long_poll_times_out_with_pull_not_found() {
     let c = Cluster::start().await;
     c.send("LPT", 0, b"x", None, None).await;
     c.dispatched().await;
+    let hold = Duration::from_millis(400);
+    let t = Instant::now();
     let r = c
         .client
         .invoke(
             &c.broker_addr,
-            pull_request("G", "LPT", 0, 1, "*", 5_000),
+            pull_request("G", "LPT", 0, 1, "*", hold.as_millis() as i64),
             Duration::from_secs(30),
         )
         .await
         .unwrap();
+    assert!(t.elapsed() >= hold, "answered before the hold ended");
     assert_eq!(r.code, ResponseCode::PullNotFound.code());
     assert_eq!(r.ext("nextBeginOffset"), Some("1"));
 }
