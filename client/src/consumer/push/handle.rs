@@ -34,6 +34,8 @@ impl ConsumerHandle for Inner {
     }
 
     async fn reset_offset(&self, topic: &str, offsets: BTreeMap<MessageQueue, i64>) {
+        // A periodic commit of the old offsets must not land after the reset ones.
+        let _g = self.housekeeping.lock().await;
         for (mq, offset) in offsets.iter().filter(|(m, _)| m.topic == topic) {
             let pq = self.pqs.lock().unwrap().remove(mq);
             if let Some(pq) = pq {

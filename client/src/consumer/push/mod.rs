@@ -158,9 +158,10 @@ struct Inner {
     consume_slots: Arc<Semaphore>,
     weak: Weak<Inner>,
     shut: AtomicBool,
-    /// Serialises rebalances, periodic offset commits and shutdown: a rebalance running
-    /// during shutdown would restart the dropped queues from the broker's stale offsets,
-    /// and a periodic commit finishing after it would overwrite the final one.
+    /// Serialises rebalances, periodic offset commits, offset resets and shutdown: a
+    /// rebalance running during shutdown would restart the dropped queues from the broker's
+    /// stale offsets, and a periodic commit of old offsets finishing after a reset or the
+    /// final commit would overwrite them.
     housekeeping: tokio::sync::Mutex<()>,
 }
 
