@@ -276,17 +276,32 @@ async fn orderly_keeps_queue_order_across_a_rebalance() {
             }
         }
     };
+    let consumed = |n: usize| {
+        move |l: &[(String, client::MessageExt)]| {
+            let distinct: BTreeSet<_> = l.iter().map(|(_, m)| m.body.clone()).collect();
+            distinct.len() >= n
+        }
+    };
     send_half(0, per_key / 2).await;
+    // a has consumed from every queue before b joins (its blocking listener can otherwise
+    // starve some queues' loops long enough for them all to move to b untouched)
+    rx.wait_until(
+        Duration::from_secs(30),
+        "first half by a",
+        consumed(keys * per_key / 2),
+    )
+    .await;
     // a second instance joins while messages are flowing: queues move from a to b
     let b = start_orderly("b").await.unwrap();
     send_half(per_key / 2, per_key * 3 / 4).await;
     wait_balanced(&[&a, &b], 4).await;
     // after the move, b must consume its queues from where a left them
     send_half(per_key * 3 / 4, per_key).await;
-    rx.wait_until(Duration::from_secs(30), "all ordered messages", |l| {
-        let distinct: BTreeSet<_> = l.iter().map(|(_, m)| m.body.clone()).collect();
-        distinct.len() >= keys * per_key
-    })
+    rx.wait_until(
+        Duration::from_secs(30),
+        "all ordered messages",
+        consumed(keys * per_key),
+    )
     .await;
 
     let log = rx.log.lock().unwrap().clone();
