@@ -38,12 +38,7 @@ impl ConsumerOffsetManager {
 
     /// Stores an offset.
     pub fn commit(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
-        self.table
-            .write()
-            .entry(Self::key(topic, group))
-            .or_default()
-            .insert(queue_id, offset);
-        self.dirty.store(true, Ordering::Release);
+        self.store(group, topic, queue_id, offset, false);
     }
 
     /// Stores an offset unless a higher one is already committed. For the offset a pull
@@ -51,13 +46,17 @@ impl ConsumerOffsetManager {
     /// before a consumer's final UPDATE_CONSUMER_OFFSET may be served after it and must
     /// not take the group back. Explicit updates (resets included) use [`Self::commit`].
     pub fn advance(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        self.store(group, topic, queue_id, offset, true);
+    }
+
+    fn store(&self, group: &str, topic: &str, queue_id: i32, offset: i64, forward_only: bool) {
         let mut table = self.table.write();
         let e = table
             .entry(Self::key(topic, group))
             .or_default()
             .entry(queue_id)
             .or_insert(offset);
-        if offset > *e {
+        if !forward_only || offset > *e {
             *e = offset;
         }
         self.dirty.store(true, Ordering::Release);
