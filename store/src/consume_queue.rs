@@ -189,6 +189,13 @@ impl ConsumeQueue {
             return Ok(false);
         }
         let expected = cq_offset as u64 * CQ_UNIT_SIZE as u64;
+        // Fast path: the unit goes right after the last one, into the newest file.
+        if let Some(f) = self.files.last_file()
+            && !f.is_full()
+            && f.file_from_offset() + f.read_position() as u64 == expected
+        {
+            return self.append_last(&f, unit);
+        }
         let current = self.files.max_offset();
         if self.files.is_empty() && expected != 0 {
             // First unit of a queue that does not start at 0 (old files were deleted).
@@ -234,7 +241,12 @@ impl ConsumeQueue {
             }
         }
         let f = self.files.last_file_or_create(expected)?;
-        if !append_unit(&f, &unit.encode())? {
+        self.append_last(&f, unit)
+    }
+
+    /// Appends `unit` to `f`, the newest file, which has room (write lock held).
+    fn append_last(&self, f: &MappedFile, unit: CqUnit) -> Result<bool> {
+        if !append_unit(f, &unit.encode())? {
             return Err(StoreError::io(
                 "append",
                 f.path(),

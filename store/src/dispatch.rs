@@ -203,12 +203,9 @@ impl MessageStore {
         }
         if let Some(idx) = &self.index
             && tx != sysflag::TRANSACTION_ROLLBACK_TYPE
+            && (props.uniq_key.is_some() || props.keys.is_some())
         {
-            let keys = props
-                .keys
-                .unwrap_or("")
-                .split(properties::KEY_SEPARATOR)
-                .filter(|k| !k.is_empty());
+            let keys = props.keys.into_iter().flat_map(properties::split_keys);
             let keys = props.uniq_key.into_iter().chain(keys);
             if let Some(full) = idx.build_index(v.topic, keys, offset as i64, v.store_timestamp)? {
                 let end_ts = full.end_timestamp();

@@ -345,7 +345,7 @@ impl MessageStore {
             let matches = v.topic == topic
                 && (properties::find(v.properties, properties::UNIQ_KEY) == Some(key)
                     || properties::find(v.properties, properties::KEYS)
-                        .is_some_and(|ks| ks.split(properties::KEY_SEPARATOR).any(|k| k == key)));
+                        .is_some_and(|ks| properties::split_keys(ks).any(|k| k == key)));
             if matches {
                 res.index_last_update_timestamp =
                     res.index_last_update_timestamp.max(v.store_timestamp);

@@ -136,10 +136,7 @@ impl Properties {
 
     /// The `KEYS` entries split on spaces, empty ones skipped.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.get(KEYS)
-            .unwrap_or("")
-            .split(KEY_SEPARATOR)
-            .filter(|k| !k.is_empty())
+        split_keys(self.get(KEYS).unwrap_or(""))
     }
 }
 
@@ -223,6 +220,14 @@ pub fn decode(s: &str) -> Properties {
 /// Finds the value of `key` in an encoded properties string without building a map.
 pub fn find<'a>(s: &'a str, key: &str) -> Option<&'a str> {
     pairs(s).find_map(|(k, v)| (k == key).then_some(v))
+}
+
+/// The keys of a `KEYS` value ([`KEY_SEPARATOR`]-separated), empty ones skipped.
+pub fn split_keys(keys: &str) -> impl Iterator<Item = &str> {
+    // A char pattern: a one-byte `&str` pattern builds a substring searcher on every call.
+    const SEP: char = ' ';
+    const _: () = assert!(KEY_SEPARATOR.len() == 1 && KEY_SEPARATOR.as_bytes()[0] == SEP as u8);
+    keys.split(SEP).filter(|k| !k.is_empty())
 }
 
 /// The `(name, value)` pairs of an encoded properties string, in order, without building a
