@@ -33,10 +33,12 @@ for r in $(seq "$REPEAT"); do
   dd if=/dev/zero of="$DIR/dd.test" bs=1M count=1024 2>&1 | tail -1 \
     | awk '{printf "%.1f\n", $1 / $(NF-3) / 1048576}' >>"$RES/dd"
   rm -f "$DIR/dd.test"
-  for mode in mmap buffer; do
+  # keyed: mmap with a unique UNIQ_KEY per message, as producers send, so the index is built.
+  for mode in mmap buffer keyed; do
     conf=""; [ "$mode" = buffer ] && conf="transientStorePoolEnable=true"
+    keyed=0; [ "$mode" = keyed ] && keyed=1
     for w in 1 4; do
-      line=$(STORE_BENCH_CONF=$conf "$BIN" async "$DIR/async" "$w" 1000000)
+      line=$(STORE_BENCH_CONF=$conf STORE_BENCH_KEYED=$keyed "$BIN" async "$DIR/async" "$w" 1000000)
       echo "round $r $mode writers=$w load=$(load): ${line#RESULT }"
       echo "$line" | sed -n 's/.*msg_per_s=\([0-9]*\).*mib_per_s=\([0-9.]*\).*/\1 \2/p' >>"$RES/$mode$w"
     done
@@ -46,7 +48,7 @@ median() { sort -n | awk '{v[NR]=$1} END {printf "%s (min %s, max %s)", v[int((N
 dd_med=$(median <"$RES/dd" | cut -d' ' -f1)
 echo "== medians of $REPEAT rounds"
 echo "dd (no sync): $(median <"$RES/dd") MiB/s"
-for mode in mmap buffer; do
+for mode in mmap buffer keyed; do
   for w in 1 4; do
     mib=$(cut -d' ' -f2 "$RES/$mode$w" | median | cut -d' ' -f1)
     echo "RESULT async mode=$mode writers=$w msg_per_s=$(cut -d' ' -f1 "$RES/$mode$w" | median)" \

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! cargo bench -p rocketmq-store --bench store_bench -- <scenario> <dir> [args]
-//!   async <dir> <writers> <messages>     1 KiB appends, ASYNC_FLUSH
+//!   async <dir> <writers> <messages>     1 KiB appends, ASYNC_FLUSH (STORE_BENCH_KEYED=1:
+//!                                        each message has a unique UNIQ_KEY to index)
 //!   sync <dir> <writers> <seconds>       1 KiB appends, SYNC_FLUSH group commit (tokio tasks)
 //!   sync-threads <dir> <writers> <secs>  the same with OS threads and the blocking put
 //!   fsync <dir> <count>                  median fdatasync latency of a 4 KiB append
@@ -24,7 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use remoting::message::MessageExt;
+use remoting::message::{MessageExt, properties};
 use store::{FlushDiskType, MessageStore, MessageStoreConfig, PutMessageStatus};
 
 fn config(dir: &Path, flush: FlushDiskType) -> MessageStoreConfig {
@@ -52,6 +53,19 @@ fn message(queue_id: i32, body: &Bytes) -> MessageExt {
         properties: [("TAGS", "TagA")].into_iter().collect(),
         ..Default::default()
     }
+}
+
+/// A 32-hex-digit unique key like a producer's (cheaper than `format!`).
+fn uniq_key(writer: u32, seq: u64) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut s = String::with_capacity(32);
+    s.push_str("0A00000100002A9F");
+    for (v, digits) in [(writer as u64, 4), (seq, 12)] {
+        for d in (0..digits).rev() {
+            s.push(HEX[((v >> (d * 4)) & 0xF) as usize] as char);
+        }
+    }
+    s
 }
 
 fn rss_anon_kib() -> u64 {
@@ -86,15 +100,22 @@ fn bench_async(dir: &Path, writers: usize, total: u64) {
     let body = Bytes::from(vec![b'x'; 1024]);
     let rss_before = rss_anon_kib();
     let per = total / writers as u64;
+    let keyed = std::env::var("STORE_BENCH_KEYED").is_ok_and(|v| v == "1");
     let start = Instant::now();
     let handles: Vec<_> = (0..writers)
         .map(|w| {
             let store = store.clone();
             let body = body.clone();
             std::thread::spawn(move || {
-                let m = message(w as i32, &body);
+                let mut m = message(w as i32, &body);
                 let c0 = cpu_seconds(libc::RUSAGE_THREAD);
-                for _ in 0..per {
+                for i in 0..per {
+                    if keyed {
+                        // A unique key per message, as producers set (32 hex digits), so
+                        // dispatch also builds the index.
+                        m.properties
+                            .insert(properties::UNIQ_KEY, uniq_key(w as u32, i));
+                    }
                     let r = store.put_message_blocking(&m);
                     assert_eq!(r.status, PutMessageStatus::PutOk);
                 }
@@ -118,7 +139,7 @@ fn bench_async(dir: &Path, writers: usize, total: u64) {
     ));
     let dispatch_tail = dispatch_start.elapsed();
     println!(
-        "RESULT scenario=async writers={writers} messages={n} seconds={:.3} msg_per_s={:.0} mib_per_s={:.1} dispatch_tail_ms={} rss_anon_kib_before={rss_before} rss_anon_kib_after={rss_after} writer_cpu_us_per_msg={:.2} process_cpu_us_per_msg={:.2}",
+        "RESULT scenario=async writers={writers} keyed={keyed} messages={n} seconds={:.3} msg_per_s={:.0} mib_per_s={:.1} dispatch_tail_ms={} rss_anon_kib_before={rss_before} rss_anon_kib_after={rss_after} writer_cpu_us_per_msg={:.2} process_cpu_us_per_msg={:.2}",
         el.as_secs_f64(),
         n as f64 / el.as_secs_f64(),
         (store.get_appended_phy_offset() as f64) / el.as_secs_f64() / 1048576.0,

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use memmap2::MmapMut;
 use parking_lot::RwLock;
-use remoting::message::java_string_hash_code;
+use remoting::message::{java_hash_continue, java_string_hash_code};
+use smallvec::SmallVec;
 
 use crate::error::{Result, StoreError};
 use crate::mapped_file::{OS_PAGE_SIZE, populate_pages, populate_write_supported};
@@ -22,7 +23,16 @@ const ENTRY_SIZE: usize = 20;
 
 /// `abs(hashCode(key))`, 0 for `Integer.MIN_VALUE`.
 pub fn index_key_hash(key: &str) -> i32 {
-    let h = java_string_hash_code(key);
+    abs_hash(java_string_hash_code(key))
+}
+
+/// [`index_key_hash`] of `topic#key` ([`build_key`]), without building the string.
+pub fn topic_key_hash(topic: &str, key: &str) -> i32 {
+    let h = java_hash_continue(java_string_hash_code(topic), "#");
+    abs_hash(java_hash_continue(h, key))
+}
+
+fn abs_hash(h: i32) -> i32 {
     if h == i32::MIN { 0 } else { h.abs() }
 }
 
@@ -222,21 +232,17 @@ impl IndexFile {
 
     /// Allocates blocks for the entries and slot pages of `keys` (built index keys), as
     /// far as they fit in this file.
-    pub fn reserve(&self, keys: &[String]) -> Result<()> {
+    pub fn reserve(&self, hashes: &[i32]) -> Result<()> {
         let mut i = self.inner.write();
-        let count = (i.index_count() as usize + keys.len()).min(self.max_index as usize);
+        let count = (i.index_count() as usize + hashes.len()).min(self.max_index as usize);
         let alloc = |i: &mut Inner| -> std::io::Result<()> {
             i.ensure_entries(self.slots_end() + count * ENTRY_SIZE)?;
-            for k in keys {
-                i.ensure_page(self.slot_pos(k))?;
+            for &h in hashes {
+                i.ensure_page(self.slot_pos_of_hash(h))?;
             }
             Ok(())
         };
         alloc(&mut i).map_err(|e| StoreError::io("allocate", &self.path, e))
-    }
-
-    fn slot_pos(&self, key: &str) -> usize {
-        self.slot_pos_of_hash(index_key_hash(key))
     }
 
     fn slot_pos_of_hash(&self, hash: i32) -> usize {
@@ -246,13 +252,17 @@ impl IndexFile {
     /// Adds `key` for the message at `phy_offset`. False when the file is full; an error
     /// when no disk block can be allocated for the entry (nothing is written then).
     pub fn put_key(&self, key: &str, phy_offset: i64, store_timestamp: i64) -> Result<bool> {
+        self.put_hash(index_key_hash(key), phy_offset, store_timestamp)
+    }
+
+    /// [`Self::put_key`] for a key whose [`index_key_hash`] is `hash`.
+    pub fn put_hash(&self, hash: i32, phy_offset: i64, store_timestamp: i64) -> Result<bool> {
         let mut i = self.inner.write();
         let count = i.index_count();
         if count as u32 >= self.max_index {
             return Ok(false);
         }
         let entry_end = self.slots_end() + (count as usize + 1) * ENTRY_SIZE;
-        let hash = index_key_hash(key);
         let slot_pos = self.slot_pos_of_hash(hash);
         i.ensure_entries(entry_end)
             .and_then(|()| i.ensure_page(0)) // the header
@@ -464,11 +474,11 @@ impl IndexService {
         phy_offset: i64,
         store_timestamp: i64,
     ) -> Result<Option<Arc<IndexFile>>> {
-        let keys: Vec<String> = keys
+        let hashes: SmallVec<[i32; 4]> = keys
             .filter(|k| !k.is_empty())
-            .map(|k| build_key(topic, k))
+            .map(|k| topic_key_hash(topic, k))
             .collect();
-        if keys.is_empty() {
+        if hashes.is_empty() {
             return Ok(None);
         }
         let (mut file, mut full) = self.writable_file(store_timestamp)?;
@@ -477,9 +487,9 @@ impl IndexService {
         }
         // Allocate for every key first: a message is indexed under all its keys or none
         // (a retry after a failure would take it as already indexed).
-        file.reserve(&keys)?;
-        for k in &keys {
-            while !file.put_key(k, phy_offset, store_timestamp)? {
+        file.reserve(&hashes)?;
+        for &h in &hashes {
+            while !file.put_hash(h, phy_offset, store_timestamp)? {
                 let (f, prev) = self.writable_file(store_timestamp)?;
                 file = f;
                 if prev.is_some() {
@@ -556,6 +566,13 @@ impl IndexService {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn topic_key_hash_is_the_hash_of_the_built_key() {
+        for (t, k) in [("TopicA", "order-1"), ("T", ""), ("主题", "键 1")] {
+            assert_eq!(topic_key_hash(t, k), index_key_hash(&build_key(t, k)));
+        }
+    }
 
     #[test]
     fn put_query_roll_over() {

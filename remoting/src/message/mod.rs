@@ -26,7 +26,7 @@ pub use record::{
     decode_record, decode_record_bytes, decode_records, encode_record, record_size,
 };
 pub use record::{RawRecord, RecordView, body_crc, encode_record_with_properties, parse_record};
-pub use tags::{java_string_hash_code, tags_hash_code};
+pub use tags::{java_hash_continue, java_string_hash_code, tags_hash_code};
 
 #[cfg(test)]
 mod tests;
