@@ -230,8 +230,8 @@ impl IndexFile {
         self.inner.read().end_phy_offset()
     }
 
-    /// Allocates blocks for the entries and slot pages of `keys` (built index keys), as
-    /// far as they fit in this file.
+    /// Allocates blocks for the entries and slot pages of keys with these `hashes`
+    /// ([`index_key_hash`] of the built index keys), as far as they fit in this file.
     pub fn reserve(&self, hashes: &[i32]) -> Result<()> {
         let mut i = self.inner.write();
         let count = (i.index_count() as usize + hashes.len()).min(self.max_index as usize);
