@@ -2,6 +2,15 @@
 
 use super::*;
 
+/// Every `(offset, body)` appended reads back with its body.
+fn assert_records_readable(log: &CommitLog, records: &[(i64, String)]) {
+    for (offset, body) in records {
+        let rec = log.get_record(*offset).expect("record readable");
+        let (m, _) = remoting::message::decode_record_bytes(&rec).unwrap();
+        assert_eq!(m.body, body.as_bytes(), "record at {offset}");
+    }
+}
+
 fn message(body: &str) -> MessageExt {
     MessageExt {
         topic: "Z".into(),
@@ -58,11 +67,7 @@ fn zero_filling_ahead_of_mapped_appends_never_touches_data() {
     if crate::mapped_file::populate_write_supported() {
         assert!(filled > 0, "the filler never ran ahead of the appender");
     }
-    for (offset, body) in &records {
-        let rec = log.get_record(*offset).expect("record readable");
-        let (m, _) = remoting::message::decode_record_bytes(&rec).unwrap();
-        assert_eq!(m.body, body.as_bytes(), "record at {offset}");
-    }
+    assert_records_readable(&log, &records);
     let last = log.files().last_file().unwrap();
     let end = last.wrote_position();
     assert!(last.all_bytes()[end..].iter().all(|b| *b == 0));
@@ -106,11 +111,7 @@ fn zero_filling_after_recovery_keeps_the_recovered_records() {
         let body = format!("after-{i}");
         records.push((log.append(&[message(&body)]).unwrap().wrote_offset, body));
     }
-    for (offset, body) in &records {
-        let rec = log.get_record(*offset).expect("record readable");
-        let (m, _) = remoting::message::decode_record_bytes(&rec).unwrap();
-        assert_eq!(m.body, body.as_bytes(), "record at {offset}");
-    }
+    assert_records_readable(&log, &records);
 }
 
 #[test]
@@ -141,11 +142,7 @@ fn zero_filling_ahead_never_touches_data_in_the_buffer() {
     log.commit().unwrap();
     assert_eq!(log.max_offset(), log.write_offset());
     assert!(log.files().len() > 1, "expected a roll-over");
-    for (offset, body) in &records {
-        let rec = log.get_record(*offset).expect("record readable");
-        let (m, _) = remoting::message::decode_record_bytes(&rec).unwrap();
-        assert_eq!(m.body, body.as_bytes());
-    }
+    assert_records_readable(&log, &records);
     // Past the data, the newest file reads as zeros (filled or not).
     let last = log.files().last_file().unwrap();
     let end = last.read_position();
