@@ -52,6 +52,7 @@ pub use error::{Result, StoreError};
 pub use results::*;
 pub mod dispatch;
 pub mod flush;
+mod flush_wait;
 pub mod get;
 pub mod put;
 pub mod recovery;

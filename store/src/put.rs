@@ -77,15 +77,10 @@ impl MessageStore {
             Ok(v) => v,
             Err(r) => return r,
         };
-        if let Some(end) = wait {
-            let mut rx = self.flush.flushed_tx.subscribe();
-            let ok =
-                tokio::time::timeout(self.config.sync_flush_timeout(), rx.wait_for(|f| *f >= end))
-                    .await
-                    .is_ok_and(|r| r.is_ok());
-            if !ok {
-                res.status = PutMessageStatus::FlushDiskTimeout;
-            }
+        if let Some(end) = wait
+            && !self.flush.waiters.wait(end).await
+        {
+            res.status = PutMessageStatus::FlushDiskTimeout;
         }
         res
     }

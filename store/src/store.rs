@@ -7,7 +7,8 @@
 //! `SYNC_FLUSH` (and the message's `WAIT` property not `"false"`) the future resolves once a
 //! group commit covers the record, or with [`crate::PutMessageStatus::FlushDiskTimeout`] after
 //! `syncFlushTimeout` (the message is stored either way). With `ASYNC_FLUSH` it resolves
-//! right after the append. They need a Tokio runtime with the time driver.
+//! right after the append. They need no runtime timer: the group-commit thread completes
+//! them and a watchdog thread times them out.
 //! [`MessageStore::put_message_blocking`] does the same on a plain thread.
 //!
 //! ## Reads
@@ -28,6 +29,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, RwLock};
 use tokio::sync::watch;
+
+use crate::flush_wait::FlushWaiters;
 
 use crate::checkpoint::{self, StoreCheckpoint};
 use crate::commit_log::CommitLog;
@@ -110,6 +113,8 @@ pub(crate) struct FlushState {
     pub(crate) flushed: Mutex<u64>,
     pub(crate) flushed_cv: Condvar,
     pub(crate) flushed_tx: watch::Sender<u64>,
+    /// Async puts waiting for the group commit.
+    pub(crate) waiters: FlushWaiters,
     pub(crate) flush_count: AtomicU64,
     pub(crate) flush_nanos: AtomicU64,
     /// Flush requests since the current group started forming.
@@ -223,6 +228,7 @@ impl MessageStore {
                 flushed: Mutex::new(recovery.commit_log_end),
                 flushed_cv: Condvar::new(),
                 flushed_tx,
+                waiters: FlushWaiters::new(recovery.commit_log_end, config.sync_flush_timeout()),
                 flush_count: AtomicU64::new(0),
                 flush_nanos: AtomicU64::new(0),
                 pending: AtomicU64::new(0),
@@ -305,6 +311,13 @@ impl MessageStore {
         )?);
         let s = self.clone();
         threads.push(spawn("store-clean", Box::new(move || s.clean_loop()))?);
+        if self.config.flush_disk_type == FlushDiskType::SyncFlush {
+            let s = self.clone();
+            threads.push(spawn(
+                "store-flush-watchdog",
+                Box::new(move || s.flush.waiters.watchdog_loop(&s.shutdown)),
+            )?);
+        }
         if self.config.prefault_ahead_bytes > 0
             && self.config.broker_role != BrokerRole::Slave
             && self.config.flush_disk_type == FlushDiskType::SyncFlush
@@ -430,6 +443,8 @@ impl MessageStore {
         if ok && self.dispatch_behind_bytes() == 0 {
             let _ = checkpoint::remove_abort_file(&self.config.abort_path());
         }
+        // Puts the final flush did not cover get FLUSH_DISK_TIMEOUT.
+        self.flush.waiters.close();
         // Release the directory lock so the store can be opened again.
         self.lock.lock().take();
         tracing::info!("message store shut down");
@@ -447,6 +462,7 @@ impl MessageStore {
             let _g = self.flush.request_lock.lock();
             self.flush.request_cv.notify_all();
         }
+        self.flush.waiters.wake_watchdog();
         let threads: Vec<_> = self.threads.lock().drain(..).collect();
         for t in threads {
             let _ = t.join();
@@ -461,6 +477,7 @@ impl MessageStore {
         if !self.stop_services() {
             return;
         }
+        self.flush.waiters.close();
         self.lock.lock().take();
     }
 
@@ -489,6 +506,7 @@ impl MessageStore {
             }
         }
         self.flush.flushed_cv.notify_all();
+        self.flush.waiters.complete(f);
         self.flush.flushed_tx.send_if_modified(|v| {
             if *v < f {
                 *v = f;

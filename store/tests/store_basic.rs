@@ -224,7 +224,11 @@ async fn sync_flush_batch_and_arrival_listener() {
     for i in 0..32 {
         let s = store.clone();
         tasks.push(tokio::spawn(async move {
-            s.put_message(msg("B", 1, format!("c{i}"), &[])).await
+            let r = s.put_message(msg("B", 1, format!("c{i}"), &[])).await;
+            // Acknowledged only once a flush covers the record.
+            let a = r.append.as_ref().unwrap();
+            assert!(s.get_flushed_phy_offset() >= a.wrote_offset + a.wrote_bytes as i64);
+            r
         }));
     }
     for t in tasks {
@@ -436,6 +440,28 @@ fn sync_flush_timeout_still_stores_the_message() {
         assert!(store.look_message_by_offset(o).is_some());
     }
     store.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_puts_time_out_too_and_are_still_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = sync_config(dir.path());
+    c.sync_flush_timeout = 0;
+    let store = open(c);
+    let mut timeouts = 0;
+    for i in 0..20 {
+        let r = store.put_message(msg("AT", 0, format!("{i}"), &[])).await;
+        match r.status {
+            PutMessageStatus::FlushDiskTimeout => timeouts += 1,
+            PutMessageStatus::PutOk => {}
+            s => panic!("{s:?}"),
+        }
+        let o = r.append.expect("stored even on timeout").wrote_offset;
+        assert!(store.look_message_by_offset(o).is_some());
+    }
+    assert!(timeouts > 0, "a zero flush timeout never timed out");
+    store.shutdown();
+    assert_eq!(read_queue(&store, "AT", 0, 0).len(), 20);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
