@@ -70,7 +70,7 @@ impl FlushWaiters {
             if g.closed {
                 return false;
             }
-            let deadline = Instant::now() + self.timeout;
+            let deadline = self.deadline_from(Instant::now());
             let (tx, rx) = oneshot::channel();
             g.waiters.push_back(Waiter {
                 end,
@@ -168,7 +168,7 @@ impl FlushWaiters {
                 // so it needs no wake-up: in steady traffic the watchdog sleeps undisturbed.
                 None if idle_rounds == 0 => {
                     idle_rounds = 1;
-                    let at = now + self.timeout.max(Duration::from_millis(1));
+                    let at = self.deadline_from(now).max(now + Duration::from_millis(1));
                     g.watchdog = Watchdog::SleepingUntil(at);
                     self.watchdog_cv.wait_until(&mut g, at);
                 }
@@ -178,6 +178,12 @@ impl FlushWaiters {
                 }
             }
         }
+    }
+
+    /// `now` plus the timeout; a timeout too large for the clock means a century.
+    fn deadline_from(&self, now: Instant) -> Instant {
+        now.checked_add(self.timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400))
     }
 
     /// Wakes the watchdog so it sees `shutdown` was set.
@@ -243,6 +249,22 @@ mod tests {
         assert!(t.elapsed() >= Duration::from_millis(50));
         // The watchdog parked or slept meanwhile; a later waiter still times out.
         assert!(!w.wait(10).await);
+        stop.store(true, Ordering::Release);
+        w.wake_watchdog();
+    }
+
+    #[tokio::test]
+    async fn a_timeout_beyond_the_clock_does_not_panic() {
+        let (w, stop) = with_watchdog(0, Duration::from_millis(u64::MAX));
+        let a = tokio::spawn({
+            let w = w.clone();
+            async move { w.wait(10).await }
+        });
+        while w.state.lock().waiters.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        w.complete(10);
+        assert!(a.await.unwrap());
         stop.store(true, Ordering::Release);
         w.wake_watchdog();
     }
