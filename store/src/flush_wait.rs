@@ -197,97 +197,105 @@ impl FlushWaiters {
 mod tests {
     use std::sync::Arc;
 
+    use tokio::task::JoinHandle;
+
     use super::*;
 
-    fn with_watchdog(flushed: u64, timeout: Duration) -> (Arc<FlushWaiters>, Arc<AtomicBool>) {
-        let w = Arc::new(FlushWaiters::new(flushed, timeout));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (w2, stop2) = (w.clone(), stop.clone());
-        std::thread::spawn(move || w2.watchdog_loop(&stop2));
-        (w, stop)
+    /// Waiters with their watchdog thread running; drop the guard to stop the thread.
+    struct Fixture {
+        w: Arc<FlushWaiters>,
+        stop: Arc<AtomicBool>,
+    }
+
+    impl Fixture {
+        fn new(flushed: u64, timeout: Duration) -> Self {
+            let w = Arc::new(FlushWaiters::new(flushed, timeout));
+            let stop = Arc::new(AtomicBool::new(false));
+            let (w2, stop2) = (w.clone(), stop.clone());
+            std::thread::spawn(move || w2.watchdog_loop(&stop2));
+            Fixture { w, stop }
+        }
+
+        /// A task waiting for `end`.
+        fn spawn_wait(&self, end: u64) -> JoinHandle<bool> {
+            let w = self.w.clone();
+            tokio::spawn(async move { w.wait(end).await })
+        }
+
+        /// Returns once `n` waiters are registered.
+        async fn registered(&self, n: usize) {
+            while self.w.state.lock().waiters.len() < n {
+                tokio::task::yield_now().await;
+            }
+        }
+
+        fn stop_watchdog(&self) {
+            self.stop.store(true, Ordering::Release);
+            self.w.wake_watchdog();
+        }
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            self.stop_watchdog();
+        }
     }
 
     #[tokio::test]
     async fn an_offset_already_flushed_needs_no_wait() {
-        let (w, stop) = with_watchdog(100, Duration::from_secs(60));
-        assert!(w.wait(100).await);
-        assert!(w.wait(1).await);
-        stop.store(true, Ordering::Release);
-        w.wake_watchdog();
+        let f = Fixture::new(100, Duration::from_secs(60));
+        assert!(f.w.wait(100).await);
+        assert!(f.w.wait(1).await);
     }
 
     #[tokio::test]
     async fn a_flush_completes_exactly_the_waiters_it_covers() {
-        let (w, stop) = with_watchdog(0, Duration::from_secs(60));
-        let a = tokio::spawn({
-            let w = w.clone();
-            async move { w.wait(10).await }
-        });
-        let b = tokio::spawn({
-            let w = w.clone();
-            async move { w.wait(30).await }
-        });
+        let f = Fixture::new(0, Duration::from_secs(60));
+        let (a, b) = (f.spawn_wait(10), f.spawn_wait(30));
         // Both registered before the first flush is published.
-        while w.state.lock().waiters.len() < 2 {
-            tokio::task::yield_now().await;
-        }
-        w.complete(20);
+        f.registered(2).await;
+        f.w.complete(20);
         assert!(a.await.unwrap());
-        assert_eq!(w.state.lock().waiters.len(), 1, "30 is not flushed yet");
+        assert_eq!(f.w.state.lock().waiters.len(), 1, "30 is not flushed yet");
         assert!(!b.is_finished());
-        w.complete(30);
+        f.w.complete(30);
         assert!(b.await.unwrap());
-        stop.store(true, Ordering::Release);
-        w.wake_watchdog();
     }
 
     #[tokio::test]
     async fn a_waiter_the_flush_never_reaches_times_out() {
-        let (w, stop) = with_watchdog(0, Duration::from_millis(50));
+        let f = Fixture::new(0, Duration::from_millis(50));
         let t = Instant::now();
-        assert!(!w.wait(10).await, "nothing flushed, yet the wait succeeded");
+        assert!(
+            !f.w.wait(10).await,
+            "nothing flushed, yet the wait succeeded"
+        );
         assert!(t.elapsed() >= Duration::from_millis(50));
         // The watchdog parked or slept meanwhile; a later waiter still times out.
-        assert!(!w.wait(10).await);
-        stop.store(true, Ordering::Release);
-        w.wake_watchdog();
+        assert!(!f.w.wait(10).await);
     }
 
     #[tokio::test]
     async fn a_timeout_beyond_the_clock_does_not_panic() {
-        let (w, stop) = with_watchdog(0, Duration::from_millis(u64::MAX));
-        let a = tokio::spawn({
-            let w = w.clone();
-            async move { w.wait(10).await }
-        });
-        while w.state.lock().waiters.is_empty() {
-            tokio::task::yield_now().await;
-        }
-        w.complete(10);
+        let f = Fixture::new(0, Duration::from_millis(u64::MAX));
+        let a = f.spawn_wait(10);
+        f.registered(1).await;
+        f.w.complete(10);
         assert!(a.await.unwrap());
-        stop.store(true, Ordering::Release);
-        w.wake_watchdog();
     }
 
     #[tokio::test]
     async fn close_fails_the_waiters_left_and_later_ones() {
-        let (w, stop) = with_watchdog(0, Duration::from_secs(60));
-        let spawn_wait = |end| {
-            let w = w.clone();
-            tokio::spawn(async move { w.wait(end).await })
-        };
-        let (a, b) = (spawn_wait(10), spawn_wait(20));
-        while w.state.lock().waiters.len() < 2 {
-            tokio::task::yield_now().await;
-        }
-        stop.store(true, Ordering::Release);
-        w.wake_watchdog();
+        let f = Fixture::new(0, Duration::from_secs(60));
+        let (a, b) = (f.spawn_wait(10), f.spawn_wait(20));
+        f.registered(2).await;
+        f.stop_watchdog();
         // The store's final flush covers `a`; `close` then fails `b`.
-        w.complete(10);
+        f.w.complete(10);
         assert!(a.await.unwrap());
-        w.close();
+        f.w.close();
         assert!(!b.await.unwrap());
-        assert!(!w.wait(30).await, "a wait after close must not hang");
-        assert!(w.wait(10).await, "what is on disk stays on disk");
+        assert!(!f.w.wait(30).await, "a wait after close must not hang");
+        assert!(f.w.wait(10).await, "what is on disk stays on disk");
     }
 }
