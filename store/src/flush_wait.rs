@@ -100,6 +100,7 @@ impl FlushWaiters {
                 return;
             }
             g.flushed = flushed;
+            // Usually a flush covers every waiter: drain, keeping the list's capacity.
             if g.waiters.iter().all(|w| w.end <= flushed) {
                 g.waiters.drain(..).map(|w| w.done).collect()
             } else {

@@ -30,13 +30,12 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex, RwLock};
 use tokio::sync::watch;
 
-use crate::flush_wait::FlushWaiters;
-
 use crate::checkpoint::{self, StoreCheckpoint};
 use crate::commit_log::CommitLog;
 use crate::config::{BrokerRole, FlushDiskType, MessageStoreConfig};
 use crate::consume_queue::ConsumeQueue;
 use crate::error::{Result, StoreError};
+use crate::flush_wait::FlushWaiters;
 use crate::index::IndexService;
 use crate::results::ArrivalEvent;
 
