@@ -17,7 +17,8 @@ impl MessageStore {
         }
     }
 
-    fn flush_commit_log_once(&self, least_pages: usize) {
+    /// One commit-log flush; returns how many async puts it woke and how many still wait.
+    fn flush_commit_log_once(&self, least_pages: usize) -> (u64, u64) {
         // Every record stored at or before `ts` ends at or before `max` (the timestamp is
         // published after the bytes), so once `max` is flushed, `ts` is safe to checkpoint.
         let ts = self.commit_log.last_store_timestamp();
@@ -44,9 +45,12 @@ impl MessageStore {
                 if f >= max && ts > 0 {
                     self.checkpoint.set_physic_msg_timestamp(ts);
                 }
-                self.publish_flushed(f);
+                self.publish_flushed(f)
             }
-            Err(e) => tracing::error!("commit log flush failed: {e}"),
+            Err(e) => {
+                tracing::error!("commit log flush failed: {e}");
+                (0, 0)
+            }
         }
     }
 
@@ -70,45 +74,63 @@ impl MessageStore {
         }
     }
 
-    /// SYNC_FLUSH group commit. After a flush wakes N waiting writers they come back one by
-    /// one, so the thread lets the next group form: it flushes once as many requests as the
-    /// last group had have arrived, or after half the last flush's duration (20 µs..2 ms),
-    /// whichever is first. One flush then covers (nearly) every waiting writer. With no
-    /// requests it still flushes every 10 ms (messages put with `WAIT=false`).
+    /// SYNC_FLUSH group commit, the fallback flusher (see [`crate::group_commit`]): async
+    /// puts lead their own group flushes; this thread flushes groups of blocking puts, and
+    /// a group that stops growing before it is complete, once it has waited twice the last
+    /// cycle (100 µs..2 ms) without a leader flushing it. With nothing to flush it parks
+    /// until a put arrives, waking every 10 ms (messages put with `WAIT=false`).
     fn group_commit_loop(&self) {
-        let mut last_flush = Duration::from_micros(100);
-        while !self.shutdown.load(Ordering::Acquire) {
-            {
-                let mut req = self.flush.request_lock.lock();
-                if self.flush.requested.load(Ordering::Acquire)
-                    <= self.commit_log.files().flushed_where()
-                    && !self.shutdown.load(Ordering::Acquire)
-                {
-                    self.flush
-                        .request_cv
-                        .wait_for(&mut req, Duration::from_millis(10));
-                }
-                let settle =
-                    (last_flush / 2).clamp(Duration::from_micros(20), Duration::from_millis(2));
-                let deadline = Instant::now() + settle;
-                let target = self.flush.group_target.load(Ordering::Acquire);
-                while self.flush.pending.load(Ordering::Acquire) < target
-                    && !self.shutdown.load(Ordering::Acquire)
-                    && !self
-                        .flush
-                        .request_cv
-                        .wait_until(&mut req, deadline)
-                        .timed_out()
-                {}
+        let stop = || self.shutdown.load(Ordering::Acquire);
+        let has_requests = || {
+            self.flush.requested.load(Ordering::Acquire) > self.commit_log.files().flushed_where()
+        };
+        while !stop() {
+            let seen = self.flush.group.groups();
+            let settle = (self.flush.group.cycle() * 2)
+                .clamp(Duration::from_micros(100), Duration::from_millis(2));
+            self.flush.group.wait_for_group(
+                seen,
+                has_requests,
+                stop,
+                Duration::from_millis(10),
+                settle,
+            );
+            if self.flush.group.groups() != seen {
+                continue;
             }
-            let covered = self.flush.pending.swap(0, Ordering::AcqRel);
-            let t = Instant::now();
-            self.flush_commit_log_once(0);
-            last_flush = t.elapsed();
-            if covered > 0 {
-                self.flush.group_target.store(covered, Ordering::Release);
+            let _run = self.flush.group.lead();
+            if self.flush.group.groups() != seen {
+                continue;
+            }
+            if has_requests() {
+                self.group_flush(false);
+            } else {
+                // Nothing waits: still flush what was appended without a wait (`WAIT=false`
+                // messages, replicated data) every 10 ms.
+                self.flush_commit_log_once(0);
             }
         }
+    }
+
+    /// Flushes the group formed so far and every group completed while flushing (holding
+    /// the right to flush, `run`); a put that completed a group calls it as the leader.
+    pub(crate) fn lead_group_flushes(&self, run: parking_lot::MutexGuard<'_, ()>) {
+        // A group completed during a flush found the right to flush taken: flush it too,
+        // a few times at most before the others wait for the next leader.
+        for _ in 0..4 {
+            self.group_flush(true);
+            if !self.flush.group.is_complete() {
+                break;
+            }
+        }
+        drop(run);
+    }
+
+    /// One group flush (the right to flush held); `leader` when a put runs it.
+    fn group_flush(&self, leader: bool) {
+        let taken = self.flush.group.start();
+        let (woken, waiting) = self.flush_commit_log_once(0);
+        self.flush.group.finish(taken, woken, waiting, leader);
     }
 
     /// Consume queues: every `flushIntervalConsumeQueue` with `flushConsumeQueueLeastPages`;

@@ -92,16 +92,16 @@ impl FlushWaiters {
     }
 
     /// Records that the commit log is flushed up to `flushed` and completes every waiter
-    /// it covers (woken outside the lock).
-    pub(crate) fn complete(&self, flushed: u64) {
-        let done: Vec<oneshot::Sender<bool>> = {
+    /// it covers (woken outside the lock). Returns how many it woke and how many still wait.
+    pub(crate) fn complete(&self, flushed: u64) -> (u64, u64) {
+        let (done, waiting): (Vec<oneshot::Sender<bool>>, usize) = {
             let mut g = self.state.lock();
             if flushed <= g.flushed {
-                return;
+                return (0, g.waiters.len() as u64);
             }
             g.flushed = flushed;
             // Usually a flush covers every waiter: drain, keeping the list's capacity.
-            if g.waiters.iter().all(|w| w.end <= flushed) {
+            let done = if g.waiters.iter().all(|w| w.end <= flushed) {
                 g.waiters.drain(..).map(|w| w.done).collect()
             } else {
                 let all = std::mem::take(&mut g.waiters);
@@ -114,12 +114,15 @@ impl FlushWaiters {
                     }
                 }
                 done
-            }
+            };
+            (done, g.waiters.len())
         };
+        let woken = done.len() as u64;
         for tx in done {
             // The put may have been dropped (its connection closed): nothing to tell.
             let _ = tx.send(true);
         }
+        (woken, waiting as u64)
     }
 
     /// Fails every waiter left and every later one: no flush will come (the store stopped;
@@ -255,7 +258,7 @@ mod tests {
         let (a, b) = (f.spawn_wait(10), f.spawn_wait(30));
         // Both registered before the first flush is published.
         f.registered(2).await;
-        f.w.complete(20);
+        assert_eq!(f.w.complete(20), (1, 1), "one woken, one still waiting");
         assert!(a.await.unwrap());
         assert_eq!(f.w.state.lock().waiters.len(), 1, "30 is not flushed yet");
         assert!(!b.is_finished());

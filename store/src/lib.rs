@@ -54,6 +54,7 @@ pub mod dispatch;
 pub mod flush;
 mod flush_wait;
 pub mod get;
+mod group_commit;
 pub mod put;
 pub mod recovery;
 pub mod retention;

@@ -26,11 +26,13 @@ impl MessageStore {
         None
     }
 
-    /// Appends and returns the offset the flush must reach (None = no wait needed).
+    /// Appends and returns the offset the flush must reach (None = no wait needed), and
+    /// whether this put completed the group commit's expected group.
     fn append(
         &self,
         msgs: &[MessageExt],
-    ) -> std::result::Result<(PutMessageResult, Option<u64>), PutMessageResult> {
+        blocking: bool,
+    ) -> std::result::Result<(PutMessageResult, Option<(u64, bool)>), PutMessageResult> {
         if let Some(s) = self.check_writable() {
             return Err(PutMessageResult::failed(s));
         }
@@ -46,23 +48,17 @@ impl MessageStore {
         let end = (r.wrote_offset as u64) + r.wrote_bytes as u64;
         let wait = self.config.flush_disk_type == FlushDiskType::SyncFlush
             && msgs[0].properties.get(properties::WAIT) != Some("false");
+        let mut complete = false;
         if self.config.flush_disk_type == FlushDiskType::SyncFlush {
             self.flush.requested.fetch_max(end, Ordering::AcqRel);
-            // Wake the group-commit thread only once the expected group is complete (or for
-            // the first request); it also wakes itself after a short deadline. Taking the lock
-            // orders the wake-up after the thread's check of the counters, so none is lost.
-            let pending = self.flush.pending.fetch_add(1, Ordering::AcqRel) + 1;
-            if pending == 1 || pending >= self.flush.group_target.load(Ordering::Acquire) {
-                let _g = self.flush.request_lock.lock();
-                self.flush.request_cv.notify_one();
-            }
+            complete = self.flush.group.arrive(blocking);
         }
         Ok((
             PutMessageResult {
                 status: PutMessageStatus::PutOk,
                 append: Some(r),
             },
-            wait.then_some(end),
+            wait.then_some((end, complete)),
         ))
     }
 
@@ -73,13 +69,27 @@ impl MessageStore {
 
     /// Stores a batch: one record per message, all in one file, consecutive queue offsets.
     pub async fn put_messages(&self, msgs: &[MessageExt]) -> PutMessageResult {
-        let (mut res, wait) = match self.append(msgs) {
+        let (mut res, wait) = match self.append(msgs, false) {
             Ok(v) => v,
             Err(r) => return r,
         };
-        if let Some(end) = wait
-            && !self.flush.waiters.wait(end).await
-        {
+        let Some((end, complete)) = wait else {
+            return res;
+        };
+        // The put that completes a group flushes it on this thread (a short blocking
+        // call, see `group_commit`), unless a flush is running: then its flusher sees the
+        // complete group when it ends.
+        if complete && let Some(run) = self.flush.group.try_lead() {
+            // A leader's flush that takes longer than the timeout fails its put, as the
+            // watchdog fails the others (the message is on disk either way).
+            let t = Instant::now();
+            self.lead_group_flushes(run);
+            if t.elapsed() > self.config.sync_flush_timeout() {
+                res.status = PutMessageStatus::FlushDiskTimeout;
+                return res;
+            }
+        }
+        if !self.flush.waiters.wait(end).await {
             res.status = PutMessageStatus::FlushDiskTimeout;
         }
         res
@@ -87,11 +97,11 @@ impl MessageStore {
 
     /// Blocking form of [`Self::put_messages`] for plain threads.
     pub fn put_messages_blocking(&self, msgs: &[MessageExt]) -> PutMessageResult {
-        let (mut res, wait) = match self.append(msgs) {
+        let (mut res, wait) = match self.append(msgs, true) {
             Ok(v) => v,
             Err(r) => return r,
         };
-        if let Some(end) = wait {
+        if let Some((end, _)) = wait {
             let deadline = Instant::now() + self.config.sync_flush_timeout();
             let mut flushed = self.flush.flushed.lock();
             while *flushed < end {

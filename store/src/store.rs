@@ -36,6 +36,7 @@ use crate::config::{BrokerRole, FlushDiskType, MessageStoreConfig};
 use crate::consume_queue::ConsumeQueue;
 use crate::error::{Result, StoreError};
 use crate::flush_wait::FlushWaiters;
+use crate::group_commit::GroupCommit;
 use crate::index::IndexService;
 use crate::results::ArrivalEvent;
 
@@ -105,10 +106,8 @@ impl Signal {
 pub(crate) struct FlushState {
     /// The highest commit-log offset a writer waits to see flushed.
     pub(crate) requested: AtomicU64,
-    /// Guards the group-commit thread's check-then-wait on `request_cv`: a writer takes it
-    /// only to notify, so no wake-up is lost and the append path stays lock-free.
-    pub(crate) request_lock: Mutex<()>,
-    pub(crate) request_cv: Condvar,
+    /// When a group is complete and who flushes it.
+    pub(crate) group: GroupCommit,
     pub(crate) flushed: Mutex<u64>,
     pub(crate) flushed_cv: Condvar,
     pub(crate) flushed_tx: watch::Sender<u64>,
@@ -116,10 +115,6 @@ pub(crate) struct FlushState {
     pub(crate) waiters: FlushWaiters,
     pub(crate) flush_count: AtomicU64,
     pub(crate) flush_nanos: AtomicU64,
-    /// Flush requests since the current group started forming.
-    pub(crate) pending: AtomicU64,
-    /// Requests the group-commit thread expects before flushing (size of the last group).
-    pub(crate) group_target: AtomicU64,
 }
 
 /// The message store.
@@ -222,16 +217,13 @@ impl MessageStore {
             shutdown_signal: Signal::default(),
             flush: FlushState {
                 requested: AtomicU64::new(recovery.commit_log_end),
-                request_lock: Mutex::new(()),
-                request_cv: Condvar::new(),
+                group: GroupCommit::default(),
                 flushed: Mutex::new(recovery.commit_log_end),
                 flushed_cv: Condvar::new(),
                 flushed_tx,
                 waiters: FlushWaiters::new(recovery.commit_log_end, config.sync_flush_timeout()),
                 flush_count: AtomicU64::new(0),
                 flush_nanos: AtomicU64::new(0),
-                pending: AtomicU64::new(0),
-                group_target: AtomicU64::new(1),
             },
             dispatched_tx,
             dispatched: Mutex::new(recovery.reput_from),
@@ -457,10 +449,7 @@ impl MessageStore {
         self.shutdown_signal.notify();
         self.put_signal.notify();
         self.commit_signal.notify();
-        {
-            let _g = self.flush.request_lock.lock();
-            self.flush.request_cv.notify_all();
-        }
+        self.flush.group.wake();
         self.flush.waiters.wake_watchdog();
         let threads: Vec<_> = self.threads.lock().drain(..).collect();
         for t in threads {
@@ -497,7 +486,9 @@ impl MessageStore {
         self.disk_full.load(Ordering::Acquire)
     }
 
-    pub(crate) fn publish_flushed(&self, f: u64) {
+    /// Publishes that the commit log is on disk up to `f`: wakes the puts it covers.
+    /// Returns how many async puts it woke and how many still wait.
+    pub(crate) fn publish_flushed(&self, f: u64) -> (u64, u64) {
         {
             let mut g = self.flush.flushed.lock();
             if *g < f {
@@ -505,7 +496,7 @@ impl MessageStore {
             }
         }
         self.flush.flushed_cv.notify_all();
-        self.flush.waiters.complete(f);
+        let counts = self.flush.waiters.complete(f);
         self.flush.flushed_tx.send_if_modified(|v| {
             if *v < f {
                 *v = f;
@@ -514,6 +505,7 @@ impl MessageStore {
                 false
             }
         });
+        counts
     }
 
     /// Deletes the consume queues (files and directories) of every topic not in `keep`, and
