@@ -1,6 +1,6 @@
 //! Async writers waiting for a SYNC_FLUSH group commit.
 //!
-//! A waiting put holds one `oneshot` receiver. The group-commit thread completes every
+//! A waiting put holds one `oneshot` receiver. Whoever runs a group flush completes every
 //! waiter its flush covered; a watchdog thread fails waiters whose `syncFlushTimeout` passed,
 //! even while a flush is stuck in the disk. A put therefore needs no runtime timer and no
 //! broadcast channel: one registration, one wake-up.

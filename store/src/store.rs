@@ -7,9 +7,12 @@
 //! `SYNC_FLUSH` (and the message's `WAIT` property not `"false"`) the future resolves once a
 //! group commit covers the record, or with [`crate::PutMessageStatus::FlushDiskTimeout`] after
 //! `syncFlushTimeout` (the message is stored either way). With `ASYNC_FLUSH` it resolves
-//! right after the append. They need no runtime timer: the group-commit thread completes
-//! them and a watchdog thread times them out.
-//! [`MessageStore::put_message_blocking`] does the same on a plain thread.
+//! right after the append. They need no runtime timer: the put that completes a group
+//! flushes it on its own thread and completes the others (a blocking call of about one
+//! `fdatasync`, see `group_commit`), the group-commit thread flushes groups that stop
+//! growing, and a watchdog thread times puts out.
+//! [`MessageStore::put_message_blocking`] does the same on a plain thread (the group-commit
+//! thread flushes for it).
 //!
 //! ## Reads
 //! Consume queues and the index are built by a dispatch thread shortly after the append;
