@@ -244,6 +244,47 @@ async fn sync_flush_batch_and_arrival_listener() {
     store.shutdown();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_commits_cover_concurrent_writers_and_a_lone_writer_after_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(sync_config(dir.path()));
+    // 48 writers, 20 rounds each: every put is acknowledged only once a flush covers it.
+    let mut tasks = Vec::new();
+    for w in 0..48 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..20 {
+                let r = s
+                    .put_message(msg("G", w % 4, format!("{w}-{i}"), &[]))
+                    .await;
+                assert_eq!(r.status, PutMessageStatus::PutOk);
+                let a = r.append.as_ref().unwrap();
+                assert!(s.get_flushed_phy_offset() >= a.wrote_offset + a.wrote_bytes as i64);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let flushes = store.commit_log_flush_count();
+    assert!(
+        flushes < 48 * 20 / 2,
+        "{flushes} flushes for 960 puts: concurrent puts were not grouped"
+    );
+    // The group it expected was large; a lone writer is still flushed, put after put.
+    for i in 0..10 {
+        let r = store
+            .put_message(msg("G", 0, format!("lone-{i}"), &[]))
+            .await;
+        assert_eq!(r.status, PutMessageStatus::PutOk);
+        let a = r.append.as_ref().unwrap();
+        assert!(store.get_flushed_phy_offset() >= a.wrote_offset + a.wrote_bytes as i64);
+    }
+    store.shutdown();
+    let total: usize = (0..4).map(|q| read_queue(&store, "G", q, 0).len()).sum();
+    assert_eq!(total, 970);
+}
+
 #[test]
 fn index_query_finds_every_keyed_message() {
     let dir = tempfile::tempdir().unwrap();
