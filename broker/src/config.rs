@@ -236,7 +236,7 @@ pub fn store_properties(s: &MessageStoreConfig) -> Vec<(&'static str, String)> {
         ("messageDelayLevel", s.message_delay_level.clone()),
         (
             "transientStorePoolEnable",
-            s.transient_store_pool_enable.to_string(),
+            s.is_transient_store_pool_enable().to_string(),
         ),
         (
             "transientStoreBufferSize",

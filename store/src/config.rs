@@ -106,14 +106,18 @@ pub struct MessageStoreConfig {
     /// overwrite allocated blocks: no block allocation or metadata write in the flush
     /// (each byte then reaches the disk twice).
     pub prefault_ahead_bytes: usize,
-    /// `transientStorePoolEnable` (false): on a master, appends go to a reused in-memory
-    /// write buffer and are written to the commit-log file with `pwrite` (no page faults or
-    /// page zeroing in the put path, no page-table work when flushing). Under ASYNC_FLUSH a
+    /// `transientStorePoolEnable`: on a master, appends go to a reused in-memory write
+    /// buffer and are written to the commit-log file with `pwrite` (no page faults or page
+    /// zeroing in the put path, no page-table work when flushing). Under ASYNC_FLUSH a
     /// commit thread writes the buffer every 1 ms; readers see a message once it is
     /// committed, and, as in Apache, a process crash loses what was not committed yet. Under
     /// SYNC_FLUSH (which Apache does not allow with this key) the group commit writes the
     /// buffer and then syncs it, so every acknowledged message is on disk as before.
-    pub transient_store_pool_enable: bool,
+    /// Unset (`None`) means Apache's default, off, except on a SYNC_FLUSH master, where
+    /// the group commit is faster through the buffer (writing back pages written through a
+    /// shared mapping costs a TLB shootdown per page, on every flush); an explicit `false`
+    /// keeps appends on the mapping there too.
+    pub transient_store_pool_enable: Option<bool>,
     /// `transientStoreBufferSize` (32 MiB, this store's own key): size of that write buffer
     /// (a ring; Apache instead pools `transientStorePoolSize` file-sized buffers). Raised to
     /// at least twice the largest record.
@@ -165,7 +169,7 @@ impl Default for MessageStoreConfig {
             preallocate_mapped_file: true,
             prefault_ahead_bytes: 64 << 20,
             os_page_cache_busy_timeout_mills: 1000,
-            transient_store_pool_enable: false,
+            transient_store_pool_enable: None,
             transient_store_buffer_size: 32 << 20,
             message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
                 .into(),
@@ -294,16 +298,20 @@ impl MessageStoreConfig {
             "messageDelayLevel" => self.message_delay_level = v.into(),
             "prefaultAheadBytes" => self.prefault_ahead_bytes = parse(key, v)?,
             "osPageCacheBusyTimeOutMills" => self.os_page_cache_busy_timeout_mills = parse(key, v)?,
-            "transientStorePoolEnable" => self.transient_store_pool_enable = parse(key, v)?,
+            "transientStorePoolEnable" => self.transient_store_pool_enable = Some(parse(key, v)?),
             "transientStoreBufferSize" => self.transient_store_buffer_size = parse(key, v)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    /// Whether the write buffer is in use: `transientStorePoolEnable` on a master.
+    /// Whether the write buffer is in use: on a master, `transientStorePoolEnable` if set,
+    /// else under SYNC_FLUSH only.
     pub fn is_transient_store_pool_enable(&self) -> bool {
-        self.transient_store_pool_enable && self.broker_role != BrokerRole::Slave
+        let wanted = self
+            .transient_store_pool_enable
+            .unwrap_or(self.flush_disk_type == FlushDiskType::SyncFlush);
+        wanted && self.broker_role != BrokerRole::Slave
     }
 
     /// The commit-log directory.
@@ -392,6 +400,29 @@ mod tests {
         assert!(c.is_transient_store_pool_enable());
         c.set("brokerRole", "SLAVE").unwrap();
         assert!(!c.is_transient_store_pool_enable());
+    }
+
+    #[test]
+    fn write_buffer_by_default_on_a_sync_flush_master_only() {
+        let mut c = MessageStoreConfig::default();
+        c.set("flushDiskType", "SYNC_FLUSH").unwrap();
+        assert!(c.is_transient_store_pool_enable());
+        c.set("brokerRole", "SYNC_MASTER").unwrap();
+        assert!(c.is_transient_store_pool_enable());
+        c.set("brokerRole", "SLAVE").unwrap();
+        assert!(!c.is_transient_store_pool_enable());
+        c.set("brokerRole", "ASYNC_MASTER").unwrap();
+        c.set("transientStorePoolEnable", "false").unwrap();
+        assert!(
+            !c.is_transient_store_pool_enable(),
+            "an explicit false is kept"
+        );
+        c.set("flushDiskType", "ASYNC_FLUSH").unwrap();
+        c.transient_store_pool_enable = None;
+        assert!(
+            !c.is_transient_store_pool_enable(),
+            "Apache's default under ASYNC_FLUSH"
+        );
     }
 
     #[test]

@@ -241,7 +241,7 @@ fn crash_child_writer() {
     };
     let round: u64 = std::env::var("STORE_CRASH_ROUND").unwrap().parse().unwrap();
     let mut config = crash_config(Path::new(&dir));
-    config.transient_store_pool_enable = std::env::var("STORE_CRASH_BUFFER").is_ok();
+    config.transient_store_pool_enable = Some(std::env::var("STORE_CRASH_BUFFER").is_ok());
     let store = MessageStore::open(config).unwrap();
     println!("READY");
     let mut handles = Vec::new();

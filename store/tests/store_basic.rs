@@ -246,8 +246,17 @@ async fn sync_flush_batch_and_arrival_listener() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_commits_cover_concurrent_writers_and_a_lone_writer_after_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(sync_config(dir.path()));
+    // The default (through the write buffer) and appends through the mapping.
+    for buffered in [None, Some(false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = sync_config(dir.path());
+        c.transient_store_pool_enable = buffered;
+        group_commits_with(c).await;
+    }
+}
+
+async fn group_commits_with(c: store::MessageStoreConfig) {
+    let store = open(c);
     // 48 writers, 20 rounds each: every put is acknowledged only once a flush covers it.
     let mut tasks = Vec::new();
     for w in 0..48 {

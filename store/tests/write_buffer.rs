@@ -15,7 +15,7 @@ use store::{FlushDiskType, MessageStoreConfig, PutMessageStatus};
 /// ring wraps many times and records straddle its end.
 fn buffered_config(root: &Path) -> MessageStoreConfig {
     let mut c = small_config(root);
-    c.transient_store_pool_enable = true;
+    c.transient_store_pool_enable = Some(true);
     c.transient_store_buffer_size = 1;
     c
 }

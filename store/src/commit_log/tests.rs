@@ -28,6 +28,7 @@ fn zero_filling_ahead_of_mapped_appends_never_touches_data() {
     config.mapped_file_size_commit_log = 1024 * 1024;
     config.max_message_size = 4096;
     config.flush_disk_type = FlushDiskType::SyncFlush;
+    config.transient_store_pool_enable = Some(false);
     config.prefault_ahead_bytes = 512 * 1024;
     let log = Arc::new(CommitLog::new(&config));
     log.load().unwrap();
@@ -79,6 +80,7 @@ fn zero_filling_after_recovery_keeps_the_recovered_records() {
     let mut config = MessageStoreConfig::with_root(dir.path());
     config.mapped_file_size_commit_log = 256 * 1024;
     config.flush_disk_type = FlushDiskType::SyncFlush;
+    config.transient_store_pool_enable = Some(false);
     config.prefault_ahead_bytes = 64 * 1024;
     let mut records = Vec::new();
     let end = {
@@ -120,7 +122,7 @@ fn zero_filling_ahead_never_touches_data_in_the_buffer() {
     let mut config = MessageStoreConfig::with_root(dir.path());
     config.mapped_file_size_commit_log = 256 * 1024;
     config.max_message_size = 4096;
-    config.transient_store_pool_enable = true;
+    config.transient_store_pool_enable = Some(true);
     let log = CommitLog::new(&config);
     log.load().unwrap();
     log.start_write_buffer();
