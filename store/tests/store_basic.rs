@@ -494,24 +494,35 @@ fn sync_flush_timeout_still_stores_the_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_puts_time_out_too_and_are_still_stored() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = sync_config(dir.path());
-    c.sync_flush_timeout = 0;
-    let store = open(c);
-    let mut timeouts = 0;
-    for i in 0..20 {
-        let r = store.put_message(msg("AT", 0, format!("{i}"), &[])).await;
-        match r.status {
-            PutMessageStatus::FlushDiskTimeout => timeouts += 1,
-            PutMessageStatus::PutOk => {}
-            s => panic!("{s:?}"),
+    // Through the write buffer (the SYNC_FLUSH default) and through the mapping.
+    for buffered in [None, Some(false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = sync_config(dir.path());
+        c.sync_flush_timeout = 0;
+        c.transient_store_pool_enable = buffered;
+        let store = open(c);
+        let mut timeouts = 0;
+        let mut offsets = Vec::new();
+        for i in 0..20 {
+            let r = store.put_message(msg("AT", 0, format!("{i}"), &[])).await;
+            match r.status {
+                PutMessageStatus::FlushDiskTimeout => timeouts += 1,
+                PutMessageStatus::PutOk => {}
+                s => panic!("{s:?}"),
+            }
+            offsets.push(r.append.expect("stored even on timeout").wrote_offset);
         }
-        let o = r.append.expect("stored even on timeout").wrote_offset;
-        assert!(store.look_message_by_offset(o).is_some());
+        assert!(timeouts > 0, "a zero flush timeout never timed out");
+        // Buffered appends are readable once committed: shutdown commits what is left.
+        store.shutdown();
+        for o in offsets {
+            assert!(
+                store.look_message_by_offset(o).is_some(),
+                "{buffered:?} {o}"
+            );
+        }
+        assert_eq!(read_queue(&store, "AT", 0, 0).len(), 20);
     }
-    assert!(timeouts > 0, "a zero flush timeout never timed out");
-    store.shutdown();
-    assert_eq!(read_queue(&store, "AT", 0, 0).len(), 20);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
