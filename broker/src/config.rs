@@ -240,7 +240,7 @@ pub fn store_properties(s: &MessageStoreConfig) -> Vec<(&'static str, String)> {
         ),
         (
             "transientStoreBufferSize",
-            s.transient_store_buffer_size.to_string(),
+            s.write_buffer_size().to_string(),
         ),
         ("prefaultAheadBytes", s.prefault_ahead_bytes.to_string()),
     ]

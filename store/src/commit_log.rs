@@ -140,7 +140,7 @@ impl CommitLog {
             lock_begin: AtomicI64::new(0),
             buffer_size: if buffered {
                 config
-                    .transient_store_buffer_size
+                    .write_buffer_size()
                     .max(2 * largest_record)
                     .next_multiple_of(OS_PAGE_SIZE)
             } else {

@@ -118,10 +118,11 @@ pub struct MessageStoreConfig {
     /// shared mapping costs a TLB shootdown per page, on every flush); an explicit `false`
     /// keeps appends on the mapping there too.
     pub transient_store_pool_enable: Option<bool>,
-    /// `transientStoreBufferSize` (32 MiB, this store's own key): size of that write buffer
-    /// (a ring; Apache instead pools `transientStorePoolSize` file-sized buffers). Raised to
-    /// at least twice the largest record.
-    pub transient_store_buffer_size: usize,
+    /// `transientStoreBufferSize` (this store's own key): size of that write buffer (a ring;
+    /// Apache instead pools `transientStorePoolSize` file-sized buffers). Unset (`None`):
+    /// 32 MiB, or 8 MiB under SYNC_FLUSH, whose group commits empty it every flush and
+    /// whose writers wait for them. Raised to at least twice the largest record.
+    pub transient_store_buffer_size: Option<usize>,
     /// `osPageCacheBusyTimeOutMills` (1000): a put lock held longer than this makes new puts
     /// fail fast with `OsPageCacheBusy`.
     pub os_page_cache_busy_timeout_mills: i64,
@@ -170,7 +171,7 @@ impl Default for MessageStoreConfig {
             prefault_ahead_bytes: 64 << 20,
             os_page_cache_busy_timeout_mills: 1000,
             transient_store_pool_enable: None,
-            transient_store_buffer_size: 32 << 20,
+            transient_store_buffer_size: None,
             message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
                 .into(),
         }
@@ -299,7 +300,7 @@ impl MessageStoreConfig {
             "prefaultAheadBytes" => self.prefault_ahead_bytes = parse(key, v)?,
             "osPageCacheBusyTimeOutMills" => self.os_page_cache_busy_timeout_mills = parse(key, v)?,
             "transientStorePoolEnable" => self.transient_store_pool_enable = Some(parse(key, v)?),
-            "transientStoreBufferSize" => self.transient_store_buffer_size = parse(key, v)?,
+            "transientStoreBufferSize" => self.transient_store_buffer_size = Some(parse(key, v)?),
             _ => return Ok(false),
         }
         Ok(true)
@@ -312,6 +313,16 @@ impl MessageStoreConfig {
             .transient_store_pool_enable
             .unwrap_or(self.flush_disk_type == FlushDiskType::SyncFlush);
         wanted && self.broker_role != BrokerRole::Slave
+    }
+
+    /// Size of the write buffer: `transientStoreBufferSize`, or its default for the flush
+    /// mode.
+    pub fn write_buffer_size(&self) -> usize {
+        self.transient_store_buffer_size
+            .unwrap_or(match self.flush_disk_type {
+                FlushDiskType::SyncFlush => 8 << 20,
+                FlushDiskType::AsyncFlush => 32 << 20,
+            })
     }
 
     /// The commit-log directory.
@@ -400,6 +411,16 @@ mod tests {
         assert!(c.is_transient_store_pool_enable());
         c.set("brokerRole", "SLAVE").unwrap();
         assert!(!c.is_transient_store_pool_enable());
+    }
+
+    #[test]
+    fn write_buffer_size_defaults_by_flush_mode() {
+        let mut c = MessageStoreConfig::default();
+        assert_eq!(c.write_buffer_size(), 32 << 20);
+        c.set("flushDiskType", "SYNC_FLUSH").unwrap();
+        assert_eq!(c.write_buffer_size(), 8 << 20);
+        c.set("transientStoreBufferSize", "1048576").unwrap();
+        assert_eq!(c.write_buffer_size(), 1 << 20);
     }
 
     #[test]

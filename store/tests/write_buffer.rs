@@ -16,7 +16,7 @@ use store::{FlushDiskType, MessageStoreConfig, PutMessageStatus};
 fn buffered_config(root: &Path) -> MessageStoreConfig {
     let mut c = small_config(root);
     c.transient_store_pool_enable = Some(true);
-    c.transient_store_buffer_size = 1;
+    c.transient_store_buffer_size = Some(1);
     c
 }
 
