@@ -82,7 +82,7 @@ impl MessageStore {
     fn group_commit_loop(&self) {
         let stop = || self.shutdown.load(Ordering::Acquire);
         let has_requests = || {
-            self.flush.requested.load(Ordering::Acquire) > self.commit_log.files().flushed_where()
+            self.flush.requested.load(Ordering::SeqCst) > self.commit_log.files().flushed_where()
         };
         while !stop() {
             let seen = self.flush.group.groups();

@@ -59,7 +59,9 @@ impl GroupCommit {
     pub(crate) fn arrive(&self, blocking: bool) -> bool {
         let pending = self.pending.fetch_add(1, Ordering::AcqRel) + 1;
         let complete = pending >= self.target.load(Ordering::Acquire);
-        if self.idle.load(Ordering::Acquire) || (blocking && complete) {
+        // SeqCst pairs with the thread's store of `idle` before it checks for requests (the
+        // caller published its request before arriving): one of the two sees the other.
+        if self.idle.load(Ordering::SeqCst) || (blocking && complete) {
             // Taking the lock orders the wake-up after the thread's check, so none is lost.
             let _g = self.lock.lock();
             self.cv.notify_one();
@@ -128,7 +130,7 @@ impl GroupCommit {
     ) {
         let mut g = self.lock.lock();
         if !has_requests() && !stop() {
-            self.idle.store(true, Ordering::Release);
+            self.idle.store(true, Ordering::SeqCst);
             if !has_requests() && !stop() {
                 self.cv.wait_for(&mut g, idle_wait);
             }

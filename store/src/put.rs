@@ -50,7 +50,7 @@ impl MessageStore {
             && msgs[0].properties.get(properties::WAIT) != Some("false");
         let mut complete = false;
         if self.config.flush_disk_type == FlushDiskType::SyncFlush {
-            self.flush.requested.fetch_max(end, Ordering::AcqRel);
+            self.flush.requested.fetch_max(end, Ordering::SeqCst);
             complete = self.flush.group.arrive(blocking);
         }
         Ok((
