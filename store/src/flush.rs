@@ -95,9 +95,6 @@ impl MessageStore {
                 Duration::from_millis(10),
                 settle,
             );
-            if self.flush.group.groups() != seen {
-                continue;
-            }
             let _run = self.flush.group.lead();
             if self.flush.group.groups() != seen {
                 continue;
@@ -112,9 +109,13 @@ impl MessageStore {
         }
     }
 
-    /// Flushes the group formed so far and every group completed while flushing (holding
-    /// the right to flush, `run`); a put that completed a group calls it as the leader.
-    pub(crate) fn lead_group_flushes(&self, run: parking_lot::MutexGuard<'_, ()>) {
+    /// Called by a put that completed a group: unless someone is flushing already (who then
+    /// sees the complete group when done), flushes the group formed so far and every group
+    /// completed meanwhile. Returns whether it flushed.
+    pub(crate) fn try_lead_group_flushes(&self) -> bool {
+        let Some(_run) = self.flush.group.try_lead() else {
+            return false;
+        };
         // A group completed during a flush found the right to flush taken: flush it too,
         // a few times at most before the others wait for the next leader.
         for _ in 0..4 {
@@ -123,7 +124,7 @@ impl MessageStore {
                 break;
             }
         }
-        drop(run);
+        true
     }
 
     /// One group flush (the right to flush held); `leader` when a put runs it.

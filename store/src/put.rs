@@ -77,14 +77,11 @@ impl MessageStore {
             return res;
         };
         // The put that completes a group flushes it on this thread (a short blocking
-        // call, see `group_commit`), unless a flush is running: then its flusher sees the
-        // complete group when it ends.
-        if complete && let Some(run) = self.flush.group.try_lead() {
-            // A leader's flush that takes longer than the timeout fails its put, as the
-            // watchdog fails the others (the message is on disk either way).
+        // call, see `group_commit`). A leader's flush that takes longer than the timeout
+        // fails its put, as the watchdog fails the others (the message is on disk either way).
+        if complete {
             let t = Instant::now();
-            self.lead_group_flushes(run);
-            if t.elapsed() > self.config.sync_flush_timeout() {
+            if self.try_lead_group_flushes() && t.elapsed() > self.config.sync_flush_timeout() {
                 res.status = PutMessageStatus::FlushDiskTimeout;
                 return res;
             }
