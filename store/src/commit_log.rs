@@ -220,8 +220,9 @@ impl CommitLog {
         // `file_write` is held. Mapped appends past the data recovered or written so far
         // only go below the populated offset, which moves under the file's fill lock; so
         // they are safe if the file populates ahead (never with reserved blocks, where
-        // appends do not wait for `populated`).
-        let _w = self.file_write.lock();
+        // appends do not wait for `populated`). The fill releases `file_write` once its
+        // range is published, so commits below it are not held up by the zeros.
+        let w = self.file_write.lock();
         let floor = if self.write_buffer.get().is_some() {
             file.read_position()
         } else if file.populates_ahead() {
@@ -241,7 +242,7 @@ impl CommitLog {
         }
         let upto = (from + chunk).min(target);
         match file
-            .zero_fill(floor, upto)
+            .zero_fill(floor, upto, w)
             .map_err(|e| StoreError::io("zero-fill", file.path(), e))?
         {
             Some(from) => Ok(Some((file, from, upto))),

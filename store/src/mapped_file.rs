@@ -122,6 +122,8 @@ pub struct MappedFile {
     /// thread and an appender populating for itself), so none writes where another has
     /// already let appends in.
     fill: parking_lot::Mutex<()>,
+    /// Where a zero-fill in progress (under `fill`) starts; `usize::MAX` when none runs.
+    filling_from: AtomicUsize,
     available: AtomicBool,
     alloc: BlockAllocation,
 }
@@ -235,6 +237,7 @@ impl MappedFile {
             flushed: AtomicUsize::new(0),
             populated: AtomicUsize::new(0),
             fill: parking_lot::Mutex::new(()),
+            filling_from: AtomicUsize::new(usize::MAX),
             available: AtomicBool::new(true),
             alloc: BlockAllocation::OnFault,
         })
@@ -346,6 +349,10 @@ impl MappedFile {
         use std::os::unix::fs::FileExt;
         debug_assert_eq!(pos, self.read_position());
         debug_assert!(pos + data.len() <= self.appended());
+        // A zero-fill running where these bytes go must end first (see `zero_fill`); one
+        // ahead of them does not hold up the write.
+        let _fill = (pos + data.len() > self.filling_from.load(Ordering::Acquire))
+            .then(|| self.fill.lock());
         self.file.write_all_at(data, pos as u64)?;
         self.publish_committed(pos + data.len());
         Ok(())
@@ -512,9 +519,17 @@ impl MappedFile {
     /// marks the file populated up to `upto` and returns where the zeros start, or `None`
     /// if everything up to `upto` was populated already. Appends never write past the
     /// populated offset, and the caller makes sure nothing is committed at or past
-    /// `floor`, so no data is overwritten. Once synced, later data writes there overwrite
-    /// allocated, written blocks: their flushes need no block allocation.
-    pub fn zero_fill(&self, floor: usize, upto: usize) -> std::io::Result<Option<usize>> {
+    /// `floor` while it holds `held` (a guard of its own), so no data is overwritten.
+    /// `held` is released once the range is published: a [`Self::write_committed`] that
+    /// reaches into it then waits for the zeros, and one below it goes ahead meanwhile.
+    /// Once synced, later data writes there overwrite allocated, written blocks: their
+    /// flushes need no block allocation.
+    pub fn zero_fill<G>(
+        &self,
+        floor: usize,
+        upto: usize,
+        held: G,
+    ) -> std::io::Result<Option<usize>> {
         use std::os::unix::fs::FileExt;
         static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
         let upto = upto.min(self.file_size);
@@ -524,14 +539,20 @@ impl MappedFile {
             return Ok(None);
         }
         debug_assert!(from >= self.read_position());
+        self.filling_from.store(from, Ordering::Release);
+        drop(held);
         let mut at = from;
-        while at < upto {
+        let mut written = Ok(());
+        while at < upto && written.is_ok() {
             let n = ZEROS.len().min(upto - at);
-            self.file.write_all_at(&ZEROS[..n], at as u64)?;
+            written = self.file.write_all_at(&ZEROS[..n], at as u64);
             at += n;
         }
-        self.populated.fetch_max(upto, Ordering::AcqRel);
-        Ok(Some(from))
+        if written.is_ok() {
+            self.populated.fetch_max(upto, Ordering::AcqRel);
+        }
+        self.filling_from.store(usize::MAX, Ordering::Release);
+        written.map(|()| Some(from))
     }
 
     /// `fdatasync` of the whole file.
@@ -638,5 +659,47 @@ mod tests {
         let plain = MappedFile::create(dir.path(), 64 * 1024, 64 * 1024).unwrap();
         plain.ensure_populated(10_000).unwrap();
         assert_eq!(plain.populated(), 0);
+    }
+
+    #[test]
+    fn commits_into_a_zero_fill_wait_for_it_and_commits_below_it_do_not() {
+        use std::os::unix::fs::FileExt;
+        use std::time::Duration;
+        let dir = tempfile::tempdir().unwrap();
+        let mf = Arc::new(MappedFile::create(dir.path(), 0, 1 << 20).unwrap());
+        // A fill of [8 KiB, 64 KiB) is running (its lock held, its range published).
+        let fill = mf.fill.lock();
+        mf.filling_from.store(8192, Ordering::Release);
+        // A commit below it goes ahead.
+        assert!(mf.advance(8192));
+        mf.write_committed(0, &[5u8; 8192]).unwrap();
+        assert_eq!(mf.read_position(), 8192);
+        // One reaching into it waits until the zeros are written.
+        let (done_tx, done) = std::sync::mpsc::channel();
+        let writer = {
+            let mf = mf.clone();
+            std::thread::spawn(move || {
+                assert!(mf.advance(8192));
+                mf.write_committed(8192, &[7u8; 8192]).unwrap();
+                done_tx.send(()).unwrap();
+            })
+        };
+        assert!(
+            done.recv_timeout(Duration::from_millis(300)).is_err(),
+            "a commit into a running fill must wait for it"
+        );
+        mf.file.write_all_at(&[0u8; 56 << 10], 8192).unwrap();
+        mf.filling_from.store(usize::MAX, Ordering::Release);
+        drop(fill);
+        done.recv().unwrap();
+        writer.join().unwrap();
+        assert_eq!(&mf.all_bytes()[8190..8194], &[5, 5, 7, 7]);
+        assert!(mf.all_bytes()[8192..16384].iter().all(|&b| b == 7));
+
+        // The real fill: it releases the caller's guard once its range is published.
+        let (held, _released) = std::sync::mpsc::channel::<()>();
+        assert_eq!(mf.zero_fill(16384, 65536, held).unwrap(), Some(16384));
+        assert_eq!(mf.populated(), 65536);
+        assert_eq!(mf.filling_from.load(Ordering::Acquire), usize::MAX);
     }
 }
