@@ -77,8 +77,9 @@ impl MessageStore {
     /// SYNC_FLUSH group commit, the fallback flusher (see [`crate::group_commit`]): async
     /// puts lead their own group flushes; this thread flushes groups of blocking puts, and
     /// a group that stops growing before it is complete, once it has waited twice the last
-    /// cycle (100 µs..2 ms) without a leader flushing it. With nothing to flush it parks
-    /// until a put arrives, waking every 10 ms (messages put with `WAIT=false`).
+    /// cycle (100 µs..2 ms) without a leader flushing it. It sleeps on its timer rather
+    /// than being woken by puts, except after a quiet spell, when it parks until a put
+    /// arrives, waking every 10 ms (messages put with `WAIT=false`).
     fn group_commit_loop(&self) {
         let stop = || self.shutdown.load(Ordering::Acquire);
         let has_requests = || {
@@ -95,7 +96,18 @@ impl MessageStore {
                 Duration::from_millis(10),
                 settle,
             );
-            let _run = self.flush.group.lead();
+            // A leader flushed meanwhile, or is flushing now (it sees a group completed
+            // during its flush): nothing to do, and nothing for its unlock to wake.
+            if self.flush.group.groups() != seen {
+                continue;
+            }
+            let _run = match self.flush.group.try_lead() {
+                Some(run) => run,
+                // A group completed during the flush in progress (by blocking puts): the
+                // leader may flush it next; else this thread does, once the flush ends.
+                None if self.flush.group.is_complete() => self.flush.group.lead(),
+                None => continue,
+            };
             if self.flush.group.groups() != seen {
                 continue;
             }

@@ -117,9 +117,11 @@ impl GroupCommit {
         Duration::from_nanos(self.cycle_ns.load(Ordering::Acquire))
     }
 
-    /// The thread's wait: while `has_requests` is false, parks until a put arrives (or
-    /// `idle_wait` passes); then waits until the group is complete, a group flush happens
-    /// after [`Self::groups`] returned `seen`, or `settle` passes.
+    /// The thread's wait. While `has_requests` is false it first sleeps `settle` on its
+    /// timer (under steady traffic the next group forms meanwhile, and puts need not wake
+    /// the thread every cycle), then parks until a put arrives (or `idle_wait` passes).
+    /// Then it waits until the group is complete, a group flush happens after
+    /// [`Self::groups`] returned `seen`, or `settle` passes.
     pub(crate) fn wait_for_group(
         &self,
         seen: u64,
@@ -129,12 +131,17 @@ impl GroupCommit {
         settle: Duration,
     ) {
         let mut g = self.lock.lock();
-        if !has_requests() && !stop() {
-            self.idle.store(true, Ordering::SeqCst);
-            if !has_requests() && !stop() {
-                self.cv.wait_for(&mut g, idle_wait);
+        let quiet = || !has_requests() && !stop();
+        if quiet() {
+            let deadline = Instant::now() + settle;
+            while quiet() && !self.cv.wait_until(&mut g, deadline).timed_out() {}
+            if quiet() {
+                self.idle.store(true, Ordering::SeqCst);
+                if quiet() {
+                    self.cv.wait_for(&mut g, idle_wait);
+                }
+                self.idle.store(false, Ordering::Release);
             }
-            self.idle.store(false, Ordering::Release);
         }
         let deadline = Instant::now() + settle;
         while !self.is_complete()
@@ -226,5 +233,39 @@ mod tests {
             "returned before the group stalled"
         );
         assert_eq!(gc.groups(), seen);
+    }
+
+    #[test]
+    fn a_quiet_thread_sleeps_a_settle_period_before_puts_must_wake_it() {
+        let gc = std::sync::Arc::new(GroupCommit::default());
+        let requested = std::sync::Arc::new(AtomicBool::new(false));
+        let settle = Duration::from_millis(30);
+        let start = Instant::now();
+        let t = {
+            let (gc, requested) = (gc.clone(), requested.clone());
+            std::thread::spawn(move || {
+                let seen = gc.groups();
+                gc.wait_for_group(
+                    seen,
+                    || requested.load(Ordering::SeqCst),
+                    || false,
+                    Duration::from_secs(60),
+                    settle,
+                );
+            })
+        };
+        // Puts arriving within the first settle period do not have to wake the thread;
+        // only then does it ask them to.
+        while !gc.idle.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        assert!(start.elapsed() >= settle, "asked to be woken at once");
+        requested.store(true, Ordering::SeqCst);
+        assert!(gc.arrive(false), "one put completes a first group");
+        t.join().unwrap();
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the put did not wake it"
+        );
     }
 }
