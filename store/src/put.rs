@@ -80,8 +80,15 @@ impl MessageStore {
         // call, see `group_commit`). A leader's flush that takes longer than the timeout
         // fails its put, as the watchdog fails the others (the message is on disk either way).
         if complete {
+            // Puts ready to run append first and join this flush: the flush blocks this
+            // worker thread, and with a single one nothing else could append meanwhile, so
+            // every group would be this put alone (and the task would never yield).
+            tokio::task::yield_now().await;
             let t = Instant::now();
-            if self.try_lead_group_flushes() && t.elapsed() > self.config.sync_flush_timeout() {
+            if self.commit_log.files().flushed_where() < end
+                && self.try_lead_group_flushes()
+                && t.elapsed() > self.config.sync_flush_timeout()
+            {
                 res.status = PutMessageStatus::FlushDiskTimeout;
                 return res;
             }

@@ -255,6 +255,14 @@ async fn group_commits_cover_concurrent_writers_and_a_lone_writer_after_them() {
     }
 }
 
+/// On one thread a leader's flush blocks every other put; they must still append before it
+/// and be grouped (a put that led every flush alone would also never let the others run).
+#[tokio::test(flavor = "current_thread")]
+async fn group_commits_on_a_single_thread_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    group_commits_with(sync_config(dir.path())).await;
+}
+
 async fn group_commits_with(c: store::MessageStoreConfig) {
     let store = open(c);
     // 48 writers, 20 rounds each: every put is acknowledged only once a flush covers it.
