@@ -59,13 +59,32 @@ rm -rf "$RES"
 dd if=/dev/zero of="$DIR/dd.test" bs=1M count=1024 conv=fdatasync 2>&1 | tail -1
 rm -f "$DIR/dd.test"
 
+echo "== SYNC_FLUSH, 64 writers, against the 4 KiB append + fdatasync latency, $REPEAT rounds"
+# Each round measures its own baseline right before the runs it judges (the disk's latency
+# drifts within minutes here). SYNC_FLUSH masters append through the write buffer by
+# default; transientStorePoolEnable=false is the mapping.
+RES=$(mktemp -d)
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
+for r in $(seq "$REPEAT"); do
+  base=$("$BIN" fsync "$DIR/fsync" 400)
+  echo "round $r load=$(load): ${base#RESULT }"
+  target=$(echo "$base" | field target_sync64_msg_per_s)
+  for mode in default mapping; do
+    conf=""; [ "$mode" = mapping ] && conf="transientStorePoolEnable=false"
+    line=$(STORE_BENCH_CONF=$conf "$BIN" sync "$DIR/sync" 64 5)
+    echo "round $r $mode: ${line#RESULT }"
+    rate=$(echo "$line" | field msg_per_s)
+    awk -v a="$rate" -v t="$target" 'BEGIN {printf "%s %.2f\n", a, a / t}' >>"$RES/$mode"
+  done
+done
+for mode in default mapping; do
+  echo "RESULT sync mode=$mode writers=64 msg_per_s=$(cut -d' ' -f1 "$RES/$mode" | median)" \
+    "of_target=$(cut -d' ' -f2 "$RES/$mode" | median)"
+done
+rm -rf "$RES"
+
 echo "== store (load average printed before each run: other processes share the CPUs)"
-load; "$BIN" fsync "$DIR/fsync" 400
-# SYNC_FLUSH masters append through the write buffer by default; =false is the mapping.
-load; "$BIN" sync "$DIR/sync" 64 5
-load; STORE_BENCH_CONF=transientStorePoolEnable=false "$BIN" sync "$DIR/sync" 64 5
 load; "$BIN" sync-threads "$DIR/sync" 64 5
-load; "$BIN" fsync "$DIR/fsync" 400
 load; "$BIN" read "$DIR/read" 1000000
 # Each run writes LOG_BYTES as fast as it can, then 1 msg/ms for 5 s, then SIGKILL.
 # Apache defaults: the checkpoint is persisted by the 60 s thorough consume-queue flush, so a
