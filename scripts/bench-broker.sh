@@ -7,7 +7,8 @@
 # Same-run baseline: dd on the same disk — 4 KiB writes with O_DSYNC (one fdatasync each: the
 # rate SYNC_FLUSH group commit must beat) and 1 GiB sequential with conv=fdatasync.
 #
-#   scripts/bench-broker.sh [seconds-per-run]        env: THREADS ("1 8 32"), SIZE (1024), WORK
+#   scripts/bench-broker.sh [seconds-per-run]        env: THREADS ("1 8 32"), SIZE (1024), WORK,
+#   BROKER_CPUS (a taskset CPU list for the broker, e.g. 0: a one-CPU pod, one runtime worker)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR="${1:-10}"
@@ -54,7 +55,7 @@ for flush in ASYNC_FLUSH SYNC_FLUSH; do
   printf 'listenPort=29876\nkvConfigPath=%s/kv.json\nconfigStorePath=%s/ns.properties\n' "$d" "$d" >"$d/ns.properties"
   printf 'brokerName=broker-bench\nbrokerIP1=127.0.0.1\nlistenPort=30911\nstorePathRootDir=%s/store\nflushDiskType=%s\n' "$d" "$flush" >"$d/broker.conf"
   "$BIN/mqnamesrv" -c "$d/ns.properties" >"$d/ns.log" 2>&1 & pids+=($!)
-  "$BIN/mqbroker" -n 127.0.0.1:29876 -c "$d/broker.conf" >"$d/broker.log" 2>&1 & broker=$!; pids+=($!)
+  ${BROKER_CPUS:+taskset -c "$BROKER_CPUS"} "$BIN/mqbroker" -n 127.0.0.1:29876 -c "$d/broker.conf" >"$d/broker.log" 2>&1 & broker=$!; pids+=($!)
   for _ in $(seq 1 100); do "$BIN/mqadmin" clusterList -n 127.0.0.1:29876 2>/dev/null | grep -q broker-bench && break; sleep 0.2; done
   "$BIN/mqadmin" updateTopic -n 127.0.0.1:29876 -b 127.0.0.1:30911 -t BenchTopic -r 8 -w 8 >/dev/null
   echo "$(mem_kb "$broker")" >"$RES/$flush-rest.mem"
