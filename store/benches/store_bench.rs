@@ -5,7 +5,11 @@
 //! cargo bench -p rocketmq-store --bench store_bench -- <scenario> <dir> [args]
 //!   async <dir> <writers> <messages>     1 KiB appends, ASYNC_FLUSH (STORE_BENCH_KEYED=1:
 //!                                        each message has a unique UNIQ_KEY to index)
-//!   sync <dir> <writers> <seconds>       1 KiB appends, SYNC_FLUSH group commit (tokio tasks)
+//!   sync <dir> <writers> <seconds>       1 KiB appends, SYNC_FLUSH group commit (tokio tasks;
+//!                                        STORE_BENCH_WORKERS runtime workers, default 2;
+//!                                        STORE_BENCH_PREZERO=1: the first commit-log file is
+//!                                        zero-filled and synced whole before the timed
+//!                                        window, so no zero-fill I/O runs in it)
 //!   sync-threads <dir> <writers> <secs>  the same with OS threads and the blocking put
 //!   fsync <dir> <count>                  median fdatasync latency of a 4 KiB append (the
 //!                                        SYNC target's baseline) and of a 64 KiB overwrite
@@ -17,6 +21,7 @@
 //!                                        (default 5000), SIGKILL it, time the reopen
 //! ```
 //! Each prints one `RESULT key=value ...` line. `store/bench.sh` runs them all.
+//! STORE_BENCH_PRETOUCH_MIB=n (async and sync): touch and free n MiB of memory first.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::FileExt;
@@ -96,8 +101,27 @@ fn fresh(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
 }
 
+/// With STORE_BENCH_PRETOUCH_MIB=n, touches and frees n MiB of anonymous memory: on a VM
+/// that hands freed guest memory back to its host (free page reporting), the first write
+/// to such memory costs a host fault, several times a page copy; memory freed a moment ago
+/// is reused as is, as the recycled page cache of a long-running broker is.
+fn pretouch() {
+    let Some(mib) = std::env::var("STORE_BENCH_PRETOUCH_MIB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    else {
+        return;
+    };
+    let mut mem = vec![0u8; mib << 20];
+    for page in mem.chunks_mut(4096) {
+        page[0] = 1;
+    }
+    std::hint::black_box(&mem);
+}
+
 fn bench_async(dir: &Path, writers: usize, total: u64) {
     fresh(dir);
+    pretouch();
     let store = MessageStore::open(config(dir, FlushDiskType::AsyncFlush)).unwrap();
     let body = Bytes::from(vec![b'x'; 1024]);
     let rss_before = rss_anon_kib();
@@ -195,18 +219,28 @@ fn bench_fsync(dir: &Path, count: usize) -> f64 {
 
 fn bench_sync(dir: &Path, writers: usize, secs: u64) {
     fresh(dir);
-    let store = MessageStore::open(config(dir, FlushDiskType::SyncFlush)).unwrap();
+    pretouch();
+    let mut conf = config(dir, FlushDiskType::SyncFlush);
+    let prezero = std::env::var("STORE_BENCH_PREZERO").is_ok_and(|v| v == "1");
+    if prezero {
+        conf.prefault_ahead_bytes = conf.mapped_file_size_commit_log as usize;
+    }
+    let store = MessageStore::open(conf).unwrap();
     let body = Bytes::from(vec![b'y'; 1024]);
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
     let timeouts = Arc::new(AtomicU64::new(0));
+    let workers = std::env::var("STORE_BENCH_WORKERS").map_or(2, |w| w.parse().unwrap());
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .unwrap();
     // The first put creates the first commit-log file; keep that out of the timed window.
     store.put_message_blocking(&message(0, &body));
+    if prezero {
+        wait_zero_filled(&store);
+    }
     let start = Instant::now();
     rt.block_on(async {
         let mut tasks = Vec::new();
@@ -254,6 +288,23 @@ fn bench_sync(dir: &Path, writers: usize, secs: u64) {
     store.shutdown();
     drop(store);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Waits until the zero-fill thread has filled the whole first commit-log file (it covers
+/// the whole file: `prefaultAheadBytes` is the file size), and syncs it.
+fn wait_zero_filled(store: &MessageStore) {
+    let file = store.commit_log().files().last_file().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    // The store has no event for this: its progress is polled.
+    while file.populated() < file.file_size() {
+        assert!(
+            Instant::now() < deadline,
+            "zero-fill of {} did not finish",
+            file.path().display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    file.sync_data().unwrap();
 }
 
 /// SYNC_FLUSH with plain threads and the blocking put (no async runtime in the way).

@@ -260,6 +260,11 @@ impl MessageStore {
         &self.config
     }
 
+    /// The commit log (for tools, tests and benchmarks; the broker uses the methods here).
+    pub fn commit_log(&self) -> &CommitLog {
+        &self.commit_log
+    }
+
     /// What recovery did at open.
     pub fn recovery_report(&self) -> &RecoveryReport {
         &self.recovery
