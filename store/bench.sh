@@ -32,6 +32,8 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 # baseline and the store alternate, REPEAT rounds, and medians are compared.
 export STORE_BENCH_PRETOUCH_MIB=${PRETOUCH_MIB:-4096}
 REPEAT=${REPEAT:-5}
+ASYNC_MODES="mmap buffer keyed"
+SYNC_MODES="default mapping prezeroed prezeroed-1w"
 RES=$(mktemp -d)
 echo "== ASYNC_FLUSH 1 KiB appends vs dd (1 GiB sequential write, same disk), $REPEAT rounds"
 for r in $(seq "$REPEAT"); do
@@ -41,7 +43,7 @@ for r in $(seq "$REPEAT"); do
     | awk '{printf "%.1f\n", $1 / $(NF-3) / 1048576}' >>"$RES/dd"
   rm -f "$DIR/dd.test"
   # keyed: mmap with a unique UNIQ_KEY per message, as producers send, so the index is built.
-  for mode in mmap buffer keyed; do
+  for mode in $ASYNC_MODES; do
     conf=""; [ "$mode" = buffer ] && conf="transientStorePoolEnable=true"
     keyed=0; [ "$mode" = keyed ] && keyed=1
     for w in 1 4; do
@@ -55,7 +57,7 @@ median() { sort -n | awk '{v[NR]=$1} END {printf "%s (min %s, max %s)", v[int((N
 dd_med=$(median <"$RES/dd" | cut -d' ' -f1)
 echo "== medians of $REPEAT rounds"
 echo "dd (no sync): $(median <"$RES/dd") MiB/s"
-for mode in mmap buffer keyed; do
+for mode in $ASYNC_MODES; do
   for w in 1 4; do
     mib=$(cut -d' ' -f2 "$RES/$mode$w" | median | cut -d' ' -f1)
     echo "RESULT async mode=$mode writers=$w msg_per_s=$(cut -d' ' -f1 "$RES/$mode$w" | median)" \
@@ -79,7 +81,7 @@ for r in $(seq "$REPEAT"); do
   # Diagnostics, not the target's figure: prezeroed has the first file zero-filled before
   # the timed window (no zero-fill I/O in it: every byte reaches the disk once), and
   # prezeroed-1w also runs the writers on one runtime worker (no cross-CPU wake-ups).
-  for mode in default mapping prezeroed prezeroed-1w; do
+  for mode in $SYNC_MODES; do
     conf=""; [ "$mode" = mapping ] && conf="transientStorePoolEnable=false"
     prezero=0; [ "${mode#prezeroed}" != "$mode" ] && prezero=1
     workers=2; [ "$mode" = prezeroed-1w ] && workers=1
@@ -90,7 +92,7 @@ for r in $(seq "$REPEAT"); do
     awk -v a="$rate" -v t="$target" 'BEGIN {printf "%s %.2f\n", a, a / t}' >>"$RES/$mode"
   done
 done
-for mode in default mapping prezeroed prezeroed-1w; do
+for mode in $SYNC_MODES; do
   echo "RESULT sync mode=$mode writers=64 msg_per_s=$(cut -d' ' -f1 "$RES/$mode" | median)" \
     "of_target=$(cut -d' ' -f2 "$RES/$mode" | median)"
 done
