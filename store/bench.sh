@@ -33,7 +33,7 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 export STORE_BENCH_PRETOUCH_MIB=${PRETOUCH_MIB:-4096}
 REPEAT=${REPEAT:-5}
 ASYNC_MODES="mmap buffer keyed"
-SYNC_MODES="default mapping prezeroed prezeroed-1w"
+SYNC_MODES="default mapping one-worker"
 RES=$(mktemp -d)
 echo "== ASYNC_FLUSH 1 KiB appends vs dd (1 GiB sequential write, same disk), $REPEAT rounds"
 for r in $(seq "$REPEAT"); do
@@ -78,15 +78,14 @@ for r in $(seq "$REPEAT"); do
   base=$("$BIN" fsync "$DIR/fsync" 400)
   echo "round $r load=$(load): ${base#RESULT }"
   target=$(echo "$base" | field target_sync64_msg_per_s)
-  # Diagnostics, not the target's figure: prezeroed has the first file zero-filled before
-  # the timed window (no zero-fill I/O in it: every byte reaches the disk once), and
-  # prezeroed-1w also runs the writers on one runtime worker (no cross-CPU wake-ups).
+  # Timed from the first roll-over on (the window writes a file the store zero-filled in the
+  # background and zero-fills the next meanwhile). default and mapping run the writers on
+  # two runtime workers (one per CPU, as the broker's runtime); one-worker, a diagnostic,
+  # on one (no cross-CPU wake-ups between the flush and the next appends).
   for mode in $SYNC_MODES; do
     conf=""; [ "$mode" = mapping ] && conf="transientStorePoolEnable=false"
-    prezero=0; [ "${mode#prezeroed}" != "$mode" ] && prezero=1
-    workers=2; [ "$mode" = prezeroed-1w ] && workers=1
-    line=$(STORE_BENCH_CONF=$conf STORE_BENCH_PREZERO=$prezero STORE_BENCH_WORKERS=$workers \
-      "$BIN" sync "$DIR/sync" 64 5)
+    workers=2; [ "$mode" = one-worker ] && workers=1
+    line=$(STORE_BENCH_CONF=$conf STORE_BENCH_WORKERS=$workers "$BIN" sync "$DIR/sync" 64 5)
     echo "round $r $mode: ${line#RESULT }"
     rate=$(echo "$line" | field msg_per_s)
     awk -v a="$rate" -v t="$target" 'BEGIN {printf "%s %.2f\n", a, a / t}' >>"$RES/$mode"

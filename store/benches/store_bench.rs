@@ -6,10 +6,8 @@
 //!   async <dir> <writers> <messages>     1 KiB appends, ASYNC_FLUSH (STORE_BENCH_KEYED=1:
 //!                                        each message has a unique UNIQ_KEY to index)
 //!   sync <dir> <writers> <seconds>       1 KiB appends, SYNC_FLUSH group commit (tokio tasks;
-//!                                        STORE_BENCH_WORKERS runtime workers, default 2;
-//!                                        STORE_BENCH_PREZERO=1: the first commit-log file is
-//!                                        zero-filled and synced whole before the timed
-//!                                        window, so no zero-fill I/O runs in it)
+//!                                        STORE_BENCH_WORKERS runtime workers, default 2),
+//!                                        timed in steady state: from the first roll-over on
 //!   sync-threads <dir> <writers> <secs>  the same with OS threads and the blocking put
 //!   fsync <dir> <count>                  median fdatasync latency of a 4 KiB append (the
 //!                                        SYNC target's baseline) and of a 64 KiB overwrite
@@ -220,12 +218,7 @@ fn bench_fsync(dir: &Path, count: usize) -> f64 {
 fn bench_sync(dir: &Path, writers: usize, secs: u64) {
     fresh(dir);
     pretouch();
-    let mut conf = config(dir, FlushDiskType::SyncFlush);
-    let prezero = std::env::var("STORE_BENCH_PREZERO").is_ok_and(|v| v == "1");
-    if prezero {
-        conf.prefault_ahead_bytes = conf.mapped_file_size_commit_log as usize;
-    }
-    let store = MessageStore::open(conf).unwrap();
+    let store = MessageStore::open(config(dir, FlushDiskType::SyncFlush)).unwrap();
     let body = Bytes::from(vec![b'y'; 1024]);
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
@@ -236,13 +229,18 @@ fn bench_sync(dir: &Path, writers: usize, secs: u64) {
         .enable_all()
         .build()
         .unwrap();
-    // The first put creates the first commit-log file; keep that out of the timed window.
-    store.put_message_blocking(&message(0, &body));
-    if prezero {
-        wait_zero_filled(&store);
-    }
-    let start = Instant::now();
-    rt.block_on(async {
+    // Steady state: the window opens once the writers have rolled over to the second
+    // commit-log file, which the store made (and a SYNC_FLUSH master zero-filled) in the
+    // background while they wrote the first; the third is being made meanwhile, as at every
+    // roll-over. A fresh store's first file is zero-filled just ahead of its writer instead.
+    let rolled = || {
+        store
+            .commit_log()
+            .files()
+            .last_file()
+            .is_some_and(|f| f.file_from_offset() > 0)
+    };
+    let (start, n0, flushes0, flush_time0) = rt.block_on(async {
         let mut tasks = Vec::new();
         for w in 0..writers {
             let (store, body, stop, count, timeouts) = (
@@ -267,44 +265,39 @@ fn bench_sync(dir: &Path, writers: usize, secs: u64) {
                 }
             }));
         }
+        // The store has no roll-over event: poll (the first file takes seconds to fill).
+        while !rolled() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let window = (
+            Instant::now(),
+            count.load(Ordering::Relaxed),
+            store.commit_log_flush_count(),
+            store.commit_log_flush_time(),
+        );
         tokio::time::sleep(Duration::from_secs(secs)).await;
         stop.store(true, Ordering::Relaxed);
         for t in tasks {
             t.await.unwrap();
         }
+        window
     });
     let el = start.elapsed();
-    let n = count.load(Ordering::Relaxed);
-    let flushes = store.commit_log_flush_count().max(1);
+    let n = count.load(Ordering::Relaxed) - n0;
+    let flushes = (store.commit_log_flush_count() - flushes0).max(1);
+    let flush_time = store.commit_log_flush_time() - flush_time0;
     println!(
         "RESULT scenario=sync writers={writers} messages={n} seconds={:.3} msg_per_s={:.0} flush_timeouts={} flushes={flushes} msgs_per_flush={:.1} avg_flush_us={:.0} avg_cycle_us={:.0}",
         el.as_secs_f64(),
         n as f64 / el.as_secs_f64(),
         timeouts.load(Ordering::Relaxed),
         n as f64 / flushes as f64,
-        store.commit_log_flush_time().as_secs_f64() * 1e6 / flushes as f64,
+        flush_time.as_secs_f64() * 1e6 / flushes as f64,
         el.as_secs_f64() * 1e6 / flushes as f64
     );
     store.shutdown();
     drop(store);
     let _ = std::fs::remove_dir_all(dir);
-}
-
-/// Waits until the zero-fill thread has filled the whole first commit-log file (it covers
-/// the whole file: `prefaultAheadBytes` is the file size), and syncs it.
-fn wait_zero_filled(store: &MessageStore) {
-    let file = store.commit_log().files().last_file().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    // The store has no event for this: its progress is polled.
-    while file.populated() < file.file_size() {
-        assert!(
-            Instant::now() < deadline,
-            "zero-fill of {} did not finish",
-            file.path().display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    file.sync_data().unwrap();
 }
 
 /// SYNC_FLUSH with plain threads and the blocking put (no async runtime in the way).

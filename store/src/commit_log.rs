@@ -100,6 +100,10 @@ struct Encoded {
     store_ts_pos: usize,
 }
 
+/// Bytes a warming file is synced after (Apache's `flushLeastPagesWhenWarmMapedFile`,
+/// 4096 pages).
+const WARM_SYNC_EVERY: usize = 4096 * OS_PAGE_SIZE;
+
 impl CommitLog {
     /// A commit log as `config` says (directory, file size, maximum message size,
     /// preallocation, prefaulting and the write buffer).
@@ -107,6 +111,12 @@ impl CommitLog {
         let file_size = config.mapped_file_size_commit_log as usize;
         let buffered = config.is_transient_store_pool_enable();
         let prefault = config.prefault_ahead_bytes;
+        // A SYNC_FLUSH master zero-fills (and syncs) its files ahead of the writer: the
+        // zero-fill thread ahead of the write position, the preallocation thread the whole
+        // next file.
+        let zero_fills = prefault > 0
+            && config.flush_disk_type == FlushDiskType::SyncFlush
+            && config.broker_role != BrokerRole::Slave;
         // Populating pages ahead of the writer on a sparse file is far cheaper than page
         // faults on fallocate'd (unwritten) extents, which zero whole folios on every fault;
         // without MADV_POPULATE_WRITE, reserve the blocks so a full disk cannot SIGBUS us.
@@ -115,9 +125,7 @@ impl CommitLog {
             BlockAllocation::Populated {
                 // A SYNC_FLUSH master's zero-fill thread fills (and syncs) new files from
                 // the start instead.
-                head: if config.flush_disk_type == FlushDiskType::SyncFlush
-                    && config.broker_role != BrokerRole::Slave
-                {
+                head: if zero_fills {
                     0
                 } else {
                     prefault.min(file_size)
@@ -127,13 +135,17 @@ impl CommitLog {
             BlockAllocation::Reserved
         };
         let largest_record = config.max_message_size + 64 * 1024;
+        let mut files = MappedFileQueue::new(
+            config.commit_log_dir(),
+            file_size,
+            config.preallocate_mapped_file,
+        )
+        .with_allocation(alloc);
+        if zero_fills {
+            files = files.with_warm(WARM_SYNC_EVERY);
+        }
         Self {
-            files: MappedFileQueue::new(
-                config.commit_log_dir(),
-                file_size,
-                config.preallocate_mapped_file,
-            )
-            .with_allocation(alloc),
+            files,
             put_lock: Mutex::new(HashMap::default()),
             max_message_size: config.max_message_size,
             last_store_timestamp: AtomicI64::new(0),

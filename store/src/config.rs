@@ -104,7 +104,10 @@ pub struct MessageStoreConfig {
     /// with `fallocate` at creation instead. On a SYNC_FLUSH master (mapped or with the
     /// write buffer) this window is zero-filled and synced ahead instead, so group commits
     /// overwrite allocated blocks: no block allocation or metadata write in the flush
-    /// (each byte then reaches the disk twice).
+    /// (each byte then reaches the disk twice); with `preallocateMappedFile` the whole next
+    /// file is zero-filled in the background as Apache's `warmMapedFileEnable` does, so the
+    /// window is only filled ahead of the writer in files made on demand (a fresh store's
+    /// first file, the first new one after a restart).
     pub prefault_ahead_bytes: usize,
     /// `transientStorePoolEnable`: on a master, appends go to a reused in-memory write
     /// buffer and are written to the commit-log file with `pwrite` (no page faults or page

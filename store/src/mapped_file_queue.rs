@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::SystemTime;
 
@@ -20,7 +20,25 @@ pub struct MappedFileQueue {
     flushed_where: AtomicU64,
     preallocate: bool,
     alloc: BlockAllocation,
-    next: Mutex<Option<(u64, JoinHandle<Result<MappedFile>>)>>,
+    /// Zero-fill preallocated files, syncing every this many bytes (see [`Self::with_warm`]).
+    warm: Option<usize>,
+    next: Mutex<Option<Preallocation>>,
+}
+
+/// The next file, being created (and warmed) by a background thread.
+struct Preallocation {
+    from: u64,
+    /// Asks the thread to stop warming: the file is wanted now.
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<Result<MappedFile>>,
+}
+
+impl Preallocation {
+    /// The file, once the thread has created it and stopped warming it.
+    fn finish(self) -> std::thread::Result<Result<MappedFile>> {
+        self.stop.store(true, Ordering::Release);
+        self.handle.join()
+    }
 }
 
 impl MappedFileQueue {
@@ -33,6 +51,7 @@ impl MappedFileQueue {
             flushed_where: AtomicU64::new(0),
             preallocate,
             alloc: BlockAllocation::OnFault,
+            warm: None,
             next: Mutex::new(None),
         }
     }
@@ -40,6 +59,13 @@ impl MappedFileQueue {
     /// How new files get their blocks (see [`BlockAllocation`]).
     pub fn with_allocation(mut self, alloc: BlockAllocation) -> Self {
         self.alloc = alloc;
+        self
+    }
+
+    /// Preallocated files are zero-filled whole before they are used, with an `fdatasync`
+    /// every `sync_every` bytes ([`MappedFile::warm`]; a SYNC_FLUSH master's commit log).
+    pub fn with_warm(mut self, sync_every: usize) -> Self {
+        self.warm = Some(sync_every);
         self
     }
 
@@ -142,11 +168,27 @@ impl MappedFileQueue {
             let dir = self.dir.clone();
             let size = self.file_size;
             let alloc = self.alloc;
+            let warm = self.warm;
+            let stop = Arc::new(AtomicBool::new(false));
+            let stop_warm = stop.clone();
             let handle = std::thread::Builder::new()
                 .name("mapped-file-prealloc".into())
-                .spawn(move || MappedFile::create_with(&dir, next, size, alloc))
+                .spawn(move || {
+                    let file = MappedFile::create_with(&dir, next, size, alloc)?;
+                    if let Some(sync_every) = warm
+                        && let Err(e) = file.warm(sync_every, &stop_warm)
+                    {
+                        // The zero-fill thread reports it again when it gets there.
+                        tracing::warn!(file = %file.path().display(), "warming failed: {e}");
+                    }
+                    Ok(file)
+                })
                 .map_err(|e| StoreError::io("spawn", &self.dir, e))?;
-            *self.next.lock() = Some((next, handle));
+            *self.next.lock() = Some(Preallocation {
+                from: next,
+                stop,
+                handle,
+            });
         }
         Ok(file)
     }
@@ -156,8 +198,9 @@ impl MappedFileQueue {
             std::fs::create_dir_all(&self.dir)
                 .map_err(|e| StoreError::io("mkdir", &self.dir, e))?;
         }
-        if let Some((off, handle)) = self.next.lock().take() {
-            match handle.join() {
+        if let Some(pre) = self.next.lock().take() {
+            let off = pre.from;
+            match pre.finish() {
                 Ok(Ok(f)) if off == from => return Ok(f),
                 Ok(Ok(f)) => {
                     let _ = f.destroy();
@@ -268,10 +311,23 @@ impl MappedFileQueue {
         Ok(())
     }
 
+    /// Lets a pending preallocation finish (warm-up included) and keeps its file pending.
+    #[cfg(test)]
+    fn wait_preallocated(&self) {
+        let mut next = self.next.lock();
+        if let Some(pre) = next.take() {
+            let made = pre.handle.join().unwrap();
+            *next = Some(Preallocation {
+                handle: std::thread::spawn(move || made),
+                ..pre
+            });
+        }
+    }
+
     /// Waits for a pending preallocation and deletes the file it made.
     fn drop_preallocated(&self) {
-        if let Some((_, h)) = self.next.lock().take()
-            && let Ok(Ok(f)) = h.join()
+        if let Some(pre) = self.next.lock().take()
+            && let Ok(Ok(f)) = pre.finish()
         {
             let _ = f.destroy();
         }
@@ -310,8 +366,8 @@ impl MappedFileQueue {
 
 impl Drop for MappedFileQueue {
     fn drop(&mut self) {
-        if let Some((_, h)) = self.next.lock().take() {
-            let _ = h.join();
+        if let Some(pre) = self.next.lock().take() {
+            let _ = pre.finish();
         }
     }
 }
@@ -347,6 +403,35 @@ mod tests {
         assert_eq!(
             q.find_by_offset(110).unwrap().bytes(10, 10).unwrap(),
             &[11u8; 10]
+        );
+    }
+
+    #[test]
+    fn the_next_file_is_warmed_in_the_background_before_it_is_used() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let size = 2 << 20;
+        let q = MappedFileQueue::new(dir.path(), size, true).with_warm(1 << 20);
+        q.load().unwrap();
+        let first = q.last_file_or_create(0).unwrap();
+        assert!(first.append(&[1u8; 100]));
+        q.wait_preallocated();
+        // The next file exists, every block written, before anyone writes to it.
+        let next = dir
+            .path()
+            .join(crate::mapped_file::offset_to_file_name(size as u64));
+        assert!(std::fs::metadata(&next).unwrap().blocks() * 512 >= size as u64);
+        assert!(first.append(&vec![2u8; size - 100]));
+        let second = q.last_file_or_create(0).unwrap();
+        assert_eq!(second.file_from_offset(), size as u64);
+        assert_eq!(second.populated(), size);
+        assert!(second.append(b"after the roll"));
+        assert_eq!(q.max_offset(), size as u64 + 14);
+        // Rolling on while the third file is still being made takes it all the same.
+        assert!(second.append(&vec![3u8; size - 14]));
+        assert_eq!(
+            q.last_file_or_create(0).unwrap().file_from_offset(),
+            2 * size as u64
         );
     }
 }

@@ -2,7 +2,7 @@
 //! pages (`MADV_POPULATE_WRITE`) and zero-filling them (SYNC_FLUSH), so that appends and
 //! group-commit flushes neither fault nor allocate blocks.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{MappedFile, OS_PAGE_SIZE};
 
@@ -141,6 +141,35 @@ impl MappedFile {
         written.map(|()| Some(from))
     }
 
+    /// Zero-fills the whole file and syncs it every `sync_every` bytes, before the file is
+    /// used: the preallocated next commit-log file of a SYNC_FLUSH master, so its group
+    /// commits overwrite written blocks from the first byte on, and the zeros reach the disk
+    /// in a few large steps while the previous file is written rather than beside every
+    /// group commit. Stops early once `stop` is set (the file is wanted); what it filled is
+    /// synced either way and the zero-fill thread carries on from there.
+    pub fn warm(&self, sync_every: usize, stop: &AtomicBool) -> std::io::Result<()> {
+        const STEP: usize = 1 << 20;
+        let mut unsynced = 0;
+        let mut filled = Ok(());
+        while self.populated() < self.file_size && !stop.load(Ordering::Acquire) {
+            let from = self.populated();
+            let upto = (from + STEP).min(self.file_size);
+            filled = self.zero_fill(0, upto, ()).map(|_| ());
+            if filled.is_err() {
+                break;
+            }
+            unsynced += upto - from;
+            if unsynced >= sync_every {
+                self.sync_data()?;
+                unsynced = 0;
+            }
+        }
+        if unsynced > 0 {
+            self.sync_data()?;
+        }
+        filled
+    }
+
     /// Waits for a zero-fill running where bytes up to `end` go (see [`Self::zero_fill`]),
     /// and keeps it from moving on until the returned guard drops; one ahead of them does
     /// not hold up the caller.
@@ -192,6 +221,30 @@ mod tests {
         let plain = MappedFile::create(dir.path(), 64 * 1024, 64 * 1024).unwrap();
         plain.ensure_populated(10_000).unwrap();
         assert_eq!(plain.populated(), 0);
+    }
+
+    /// Bytes the file system allocated for `path`.
+    fn allocated(path: &std::path::Path) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).unwrap().blocks() * 512
+    }
+
+    #[test]
+    fn warming_writes_every_block_of_the_file_and_honours_stop() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 3 << 20;
+        // A sparse file: only the warm-up gives it blocks.
+        let mf = MappedFile::create_with(dir.path(), 0, size, BlockAllocation::OnFault).unwrap();
+        assert_eq!(allocated(mf.path()), 0);
+        mf.warm(1 << 20, &AtomicBool::new(true)).unwrap();
+        assert_eq!(mf.populated(), 0, "a stopped warm-up writes nothing");
+        mf.warm(1 << 20, &AtomicBool::new(false)).unwrap();
+        assert_eq!(mf.populated(), size);
+        assert!(allocated(mf.path()) >= size as u64, "blocks left unwritten");
+        assert!(mf.all_bytes().iter().all(|b| *b == 0));
+        // The warmed file is used as any other.
+        assert!(mf.append(b"record"));
+        assert_eq!(mf.bytes(0, 6), Some(&b"record"[..]));
     }
 
     #[test]
