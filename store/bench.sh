@@ -33,7 +33,7 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 export STORE_BENCH_PRETOUCH_MIB=${PRETOUCH_MIB:-4096}
 REPEAT=${REPEAT:-5}
 ASYNC_MODES="mmap buffer keyed"
-SYNC_MODES="default mapping one-worker"
+SYNC_MODES="default mapping one-worker sched-batch"
 RES=$(mktemp -d)
 echo "== ASYNC_FLUSH 1 KiB appends vs dd (1 GiB sequential write, same disk), $REPEAT rounds"
 for r in $(seq "$REPEAT"); do
@@ -80,12 +80,16 @@ for r in $(seq "$REPEAT"); do
   target=$(echo "$base" | field target_sync64_msg_per_s)
   # Timed from the first roll-over on (the window writes a file the store zero-filled in the
   # background and zero-fills the next meanwhile). default and mapping run the writers on
-  # two runtime workers (one per CPU, as the broker's runtime); one-worker, a diagnostic,
-  # on one (no cross-CPU wake-ups between the flush and the next appends).
+  # two runtime workers (one per CPU, as the broker's runtime). Diagnostics: one-worker runs
+  # them on one; sched-batch on two SCHED_BATCH workers. Both avoid what costs the default
+  # most beside the flush: the scheduler puts both workers on one CPU, and each waiter the
+  # flush completes wakes the parked one, which preempts the waker, steals, parks again.
   for mode in $SYNC_MODES; do
     conf=""; [ "$mode" = mapping ] && conf="transientStorePoolEnable=false"
     workers=2; [ "$mode" = one-worker ] && workers=1
-    line=$(STORE_BENCH_CONF=$conf STORE_BENCH_WORKERS=$workers "$BIN" sync "$DIR/sync" 64 5)
+    sched=normal; [ "$mode" = sched-batch ] && sched=batch
+    line=$(STORE_BENCH_CONF=$conf STORE_BENCH_WORKERS=$workers STORE_BENCH_SCHED=$sched \
+      "$BIN" sync "$DIR/sync" 64 5)
     echo "round $r $mode: ${line#RESULT }"
     rate=$(echo "$line" | field msg_per_s)
     awk -v a="$rate" -v t="$target" 'BEGIN {printf "%s %.2f\n", a, a / t}' >>"$RES/$mode"

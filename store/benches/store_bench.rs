@@ -6,7 +6,8 @@
 //!   async <dir> <writers> <messages>     1 KiB appends, ASYNC_FLUSH (STORE_BENCH_KEYED=1:
 //!                                        each message has a unique UNIQ_KEY to index)
 //!   sync <dir> <writers> <seconds>       1 KiB appends, SYNC_FLUSH group commit (tokio tasks;
-//!                                        STORE_BENCH_WORKERS runtime workers, default 2),
+//!                                        STORE_BENCH_WORKERS runtime workers, default 2;
+//!                                        STORE_BENCH_SCHED=batch runs them SCHED_BATCH),
 //!                                        timed in steady state: from the first roll-over on
 //!   sync-threads <dir> <writers> <secs>  the same with OS threads and the blocking put
 //!   fsync <dir> <count>                  median fdatasync latency of a 4 KiB append (the
@@ -224,9 +225,19 @@ fn bench_sync(dir: &Path, writers: usize, secs: u64) {
     let count = Arc::new(AtomicU64::new(0));
     let timeouts = Arc::new(AtomicU64::new(0));
     let workers = std::env::var("STORE_BENCH_WORKERS").map_or(2, |w| w.parse().unwrap());
+    let batch = std::env::var("STORE_BENCH_SCHED").is_ok_and(|p| p == "batch");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()
+        .on_thread_start(move || {
+            if batch {
+                // Without wake-up preemption a worker woken on its waker's CPU does not
+                // interrupt it halfway through completing a group's waiters.
+                let param = libc::sched_param { sched_priority: 0 };
+                // SAFETY: sets this thread's own policy; plain libc call.
+                unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
+            }
+        })
         .build()
         .unwrap();
     // Steady state: the window opens once the writers have rolled over to the second
