@@ -175,11 +175,15 @@ impl MappedFileQueue {
                 .name("mapped-file-prealloc".into())
                 .spawn(move || {
                     let file = MappedFile::create_with(&dir, next, size, alloc)?;
-                    if let Some(sync_every) = warm
-                        && let Err(e) = file.warm(sync_every, &stop_warm)
-                    {
-                        // The zero-fill thread reports it again when it gets there.
-                        tracing::warn!(file = %file.path().display(), "warming failed: {e}");
+                    if let Some(sync_every) = warm {
+                        // Gigabytes of zeros are no reason to take a CPU from the writers;
+                        // the file is wanted only seconds later, and then one step is
+                        // all a roll-over waits for.
+                        idle_priority();
+                        if let Err(e) = file.warm(sync_every, &stop_warm) {
+                            // The zero-fill thread reports it again when it gets there.
+                            tracing::warn!(file = %file.path().display(), "warming failed: {e}");
+                        }
                     }
                     Ok(file)
                 })
@@ -361,6 +365,18 @@ impl MappedFileQueue {
     /// Modification time of the oldest file.
     pub fn first_modified(&self) -> Option<SystemTime> {
         self.first_file()?.last_modified()
+    }
+}
+
+/// Moves the calling thread to `SCHED_IDLE`: it runs only on CPU time nothing else wants.
+/// Best effort (a thread cannot move back without `CAP_SYS_NICE`: only for threads that
+/// end with their background job).
+fn idle_priority() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: changes the calling thread's own policy; no memory is touched.
+    let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+    if rc != 0 {
+        tracing::debug!("SCHED_IDLE refused: {}", std::io::Error::last_os_error());
     }
 }
 

@@ -145,8 +145,9 @@ impl MappedFile {
     /// used: the preallocated next commit-log file of a SYNC_FLUSH master, so its group
     /// commits overwrite written blocks from the first byte on, and the zeros reach the disk
     /// in a few large steps while the previous file is written rather than beside every
-    /// group commit. Stops early once `stop` is set (the file is wanted); what it filled is
-    /// synced either way and the zero-fill thread carries on from there.
+    /// group commit. Stops after the current 1 MiB step once `stop` is set (the file is
+    /// wanted), without syncing the last zeros: the zero-fill thread carries on from there,
+    /// and its next sync covers them.
     pub fn warm(&self, sync_every: usize, stop: &AtomicBool) -> std::io::Result<()> {
         const STEP: usize = 1 << 20;
         let mut unsynced = 0;
@@ -164,7 +165,7 @@ impl MappedFile {
                 unsynced = 0;
             }
         }
-        if unsynced > 0 {
+        if unsynced > 0 && !stop.load(Ordering::Acquire) {
             self.sync_data()?;
         }
         filled
