@@ -14,7 +14,7 @@ use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use remoting::message::{self, BLANK_MAGIC_CODE, MessageExt, RawRecord, msg_id, record, sysflag};
 
-use crate::config::{BrokerRole, FlushDiskType, MessageStoreConfig};
+use crate::config::MessageStoreConfig;
 use crate::error::{Result, StoreError};
 use crate::mapped_file::{BlockAllocation, MappedFile, OS_PAGE_SIZE};
 use crate::mapped_file_queue::MappedFileQueue;
@@ -114,9 +114,7 @@ impl CommitLog {
         // A SYNC_FLUSH master zero-fills (and syncs) its files ahead of the writer: the
         // zero-fill thread ahead of the write position, the preallocation thread the whole
         // next file.
-        let zero_fills = prefault > 0
-            && config.flush_disk_type == FlushDiskType::SyncFlush
-            && config.broker_role != BrokerRole::Slave;
+        let zero_fills = config.zero_fills_commit_log();
         // Populating pages ahead of the writer on a sparse file is far cheaper than page
         // faults on fallocate'd (unwritten) extents, which zero whole folios on every fault;
         // without MADV_POPULATE_WRITE, reserve the blocks so a full disk cannot SIGBUS us.

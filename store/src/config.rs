@@ -318,6 +318,14 @@ impl MessageStoreConfig {
         wanted && self.broker_role != BrokerRole::Slave
     }
 
+    /// Whether commit-log files are zero-filled (and synced) ahead of the writer: a
+    /// SYNC_FLUSH master with `prefaultAheadBytes` > 0 (see [`Self::prefault_ahead_bytes`]).
+    pub fn zero_fills_commit_log(&self) -> bool {
+        self.prefault_ahead_bytes > 0
+            && self.flush_disk_type == FlushDiskType::SyncFlush
+            && self.broker_role != BrokerRole::Slave
+    }
+
     /// Size of the write buffer: `transientStoreBufferSize`, or its default for the flush
     /// mode.
     pub fn write_buffer_size(&self) -> usize {

@@ -317,10 +317,7 @@ impl MessageStore {
                 Box::new(move || s.flush.waiters.watchdog_loop(&s.shutdown)),
             )?);
         }
-        if self.config.prefault_ahead_bytes > 0
-            && self.config.broker_role != BrokerRole::Slave
-            && self.config.flush_disk_type == FlushDiskType::SyncFlush
-        {
+        if self.config.zero_fills_commit_log() {
             let s = self.clone();
             threads.push(spawn(
                 "store-zero-ahead",

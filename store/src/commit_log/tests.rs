@@ -1,6 +1,7 @@
 //! Commit-log unit tests: zero-filling ahead never touches data (mapped, after recovery, buffered).
 
 use super::*;
+use crate::config::FlushDiskType;
 
 /// Every `(offset, body)` appended reads back with its body.
 fn assert_records_readable(log: &CommitLog, records: &[(i64, String)]) {
