@@ -1,16 +1,24 @@
 //! Async writers waiting for a SYNC_FLUSH group commit.
 //!
-//! A waiting put holds one `oneshot` receiver. Whoever runs a group flush completes every
-//! waiter its flush covered; a watchdog thread fails waiters whose `syncFlushTimeout` passed,
-//! even while a flush is stuck in the disk. A put therefore needs no runtime timer and no
-//! broadcast channel: one registration, one wake-up.
+//! A waiting put registers one [`Slot`]. Whoever runs a group flush sets the outcome of
+//! every waiter its flush covered and wakes them; a watchdog thread fails waiters whose
+//! `syncFlushTimeout` passed, even while a flush is stuck in the disk. A put therefore needs
+//! no runtime timer and no broadcast channel. On a multi-thread runtime a put also waits on
+//! the runtime's [`DriverSignal`], so a flush can wake its whole group with one write while
+//! a worker is parked (see `driver_signal` for why that matters).
+
+mod driver_signal;
+mod slot;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
-use tokio::sync::oneshot;
+
+use driver_signal::DriverSignal;
+use slot::Slot;
 
 /// Writers waiting for the commit log to be flushed up to their records' end.
 pub(crate) struct FlushWaiters {
@@ -18,6 +26,9 @@ pub(crate) struct FlushWaiters {
     state: Mutex<WaitList>,
     /// Wakes the watchdog.
     watchdog_cv: Condvar,
+    /// Registered by the first put that waits on a multi-thread runtime (None: it could not
+    /// be); puts on other runtimes are woken directly.
+    driver: OnceLock<Option<DriverSignal>>,
 }
 
 struct WaitList {
@@ -33,7 +44,7 @@ struct WaitList {
 struct Waiter {
     end: u64,
     deadline: Instant,
-    done: oneshot::Sender<bool>,
+    slot: Arc<Slot>,
 }
 
 /// What the watchdog thread is doing, so registrations wake it only when needed.
@@ -56,13 +67,30 @@ impl FlushWaiters {
                 closed: false,
             }),
             watchdog_cv: Condvar::new(),
+            driver: OnceLock::new(),
         }
+    }
+
+    /// The driver signal, if the calling task runs on its runtime (registering it with the
+    /// first multi-thread runtime that asks).
+    fn driver_here(&self) -> Option<&DriverSignal> {
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        let d = match self.driver.get() {
+            Some(d) => d.as_ref()?,
+            None if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => self
+                .driver
+                .get_or_init(DriverSignal::for_current_runtime)
+                .as_ref()?,
+            None => return None,
+        };
+        (d.runtime_id() == runtime.id()).then_some(d)
     }
 
     /// Resolves to true once the commit log is flushed up to `end`, or to false after the
     /// timeout (or when the store closes first).
     pub(crate) async fn wait(&self, end: u64) -> bool {
-        let rx = {
+        let driver = self.driver_here();
+        let slot = {
             let mut g = self.state.lock();
             if g.flushed >= end {
                 return true;
@@ -71,11 +99,11 @@ impl FlushWaiters {
                 return false;
             }
             let deadline = self.deadline_from(Instant::now());
-            let (tx, rx) = oneshot::channel();
+            let slot = Arc::new(Slot::new(driver.is_some()));
             g.waiters.push_back(Waiter {
                 end,
                 deadline,
-                done: tx,
+                slot: slot.clone(),
             });
             let wake = match g.watchdog {
                 Watchdog::Running => false,
@@ -86,15 +114,25 @@ impl FlushWaiters {
                 g.watchdog = Watchdog::Running;
                 self.watchdog_cv.notify_one();
             }
-            rx
+            slot
         };
-        rx.await.unwrap_or(false)
+        match driver {
+            Some(d) => d.wait(&slot).await,
+            None => slot.outcome().await,
+        }
     }
 
     /// Records that the commit log is flushed up to `flushed` and completes every waiter
-    /// it covers (woken outside the lock). Returns how many it woke and how many still wait.
+    /// it covers (woken outside the lock): through the driver signal while a worker of its
+    /// runtime is parked, else one by one. Returns how many it woke and how many still wait.
     pub(crate) fn complete(&self, flushed: u64) -> (u64, u64) {
-        let (done, waiting): (Vec<oneshot::Sender<bool>>, usize) = {
+        let signal = self.driver.get().and_then(Option::as_ref);
+        self.complete_via(flushed, signal.filter(|d| d.worker_parked()))
+    }
+
+    /// [`Self::complete`], waking through `signal` the puts that wait on it.
+    fn complete_via(&self, flushed: u64, signal: Option<&DriverSignal>) -> (u64, u64) {
+        let (done, waiting): (Vec<Arc<Slot>>, usize) = {
             let mut g = self.state.lock();
             if flushed <= g.flushed {
                 return (0, g.waiters.len() as u64);
@@ -102,13 +140,13 @@ impl FlushWaiters {
             g.flushed = flushed;
             // Usually a flush covers every waiter: drain, keeping the list's capacity.
             let done = if g.waiters.iter().all(|w| w.end <= flushed) {
-                g.waiters.drain(..).map(|w| w.done).collect()
+                g.waiters.drain(..).map(|w| w.slot).collect()
             } else {
                 let all = std::mem::take(&mut g.waiters);
                 let mut done = Vec::new();
                 for w in all {
                     if w.end <= flushed {
-                        done.push(w.done);
+                        done.push(w.slot);
                     } else {
                         g.waiters.push_back(w);
                     }
@@ -118,9 +156,17 @@ impl FlushWaiters {
             (done, g.waiters.len())
         };
         let woken = done.len() as u64;
-        for tx in done {
-            // The put may have been dropped (its connection closed): nothing to tell.
-            let _ = tx.send(true);
+        let mut signalled = false;
+        for slot in done {
+            // (The put may have been dropped, its connection closed: nobody to tell.)
+            if slot.via_driver && signal.is_some() {
+                signalled |= slot.set(true);
+            } else {
+                slot.finish(true);
+            }
+        }
+        if signalled && let Some(d) = signal {
+            d.signal();
         }
         (woken, waiting as u64)
     }
@@ -134,7 +180,7 @@ impl FlushWaiters {
             g.waiters.drain(..).collect()
         };
         for w in left {
-            let _ = w.done.send(false);
+            w.slot.finish(false);
         }
     }
 
@@ -157,7 +203,7 @@ impl FlushWaiters {
             if !expired.is_empty() {
                 drop(g);
                 for w in expired {
-                    let _ = w.done.send(false);
+                    w.slot.finish(false);
                 }
                 g = self.state.lock();
                 continue;
@@ -199,7 +245,7 @@ impl FlushWaiters {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
+    use std::sync::atomic::AtomicU64;
 
     use tokio::task::JoinHandle;
 
@@ -301,5 +347,122 @@ mod tests {
         assert!(!b.await.unwrap());
         assert!(!f.w.wait(30).await, "a wait after close must not hang");
         assert!(f.w.wait(10).await, "what is on disk stays on disk");
+    }
+
+    /// The driver signal the waiters registered (multi-thread runtimes only).
+    fn signal(w: &FlushWaiters) -> &DriverSignal {
+        w.driver
+            .get()
+            .and_then(Option::as_ref)
+            .expect("no driver signal registered")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_signal_through_the_driver_wakes_a_whole_group() {
+        let f = Fixture::new(0, Duration::from_secs(60));
+        let puts: Vec<_> = (1..=64).map(|i| f.spawn_wait(i * 10)).collect();
+        f.registered(64).await;
+        assert!(
+            f.w.state.lock().waiters.iter().all(|w| w.slot.via_driver),
+            "puts on a multi-thread runtime wait on the signal"
+        );
+        // No put is woken directly: only the signal can end these waits.
+        assert_eq!(f.w.complete_via(640, Some(signal(&f.w))), (64, 0));
+        for p in puts {
+            let done = tokio::time::timeout(Duration::from_secs(30), p).await;
+            assert!(done.expect("a put missed the signal").unwrap());
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_put_a_signalled_flush_does_not_cover_waits_for_the_next() {
+        let f = Fixture::new(0, Duration::from_secs(60));
+        let (a, b) = (f.spawn_wait(10), f.spawn_wait(30));
+        f.registered(2).await;
+        f.w.complete_via(20, Some(signal(&f.w)));
+        assert!(a.await.unwrap());
+        assert!(
+            !b.is_finished(),
+            "woken by the signal, yet 30 is not flushed"
+        );
+        // The next signal still reaches it (the readiness it saw was cleared, not lost).
+        f.w.complete_via(30, Some(signal(&f.w)));
+        let done = tokio::time::timeout(Duration::from_secs(30), b).await;
+        assert!(done.expect("the second signal was lost").unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn timeouts_and_close_reach_puts_waiting_on_the_driver() {
+        let f = Fixture::new(0, Duration::from_millis(50));
+        assert!(
+            !f.w.wait(10).await,
+            "nothing flushed, yet the wait succeeded"
+        );
+        assert_eq!(
+            signal(&f.w).runtime_id(),
+            tokio::runtime::Handle::current().id()
+        );
+        let b = f.spawn_wait(20);
+        f.registered(1).await;
+        f.stop_watchdog();
+        f.w.close();
+        assert!(!b.await.unwrap());
+    }
+
+    #[test]
+    fn a_runtime_without_an_io_driver_gets_direct_wake_ups() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let f = Fixture::new(0, Duration::from_secs(60));
+        rt.block_on(async {
+            let a = f.spawn_wait(10);
+            f.registered(1).await;
+            assert!(
+                f.w.driver.get().is_some_and(Option::is_none),
+                "a signal was registered without a driver"
+            );
+            f.w.complete(10);
+            assert!(a.await.unwrap());
+        });
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_signal_is_used_only_while_a_worker_is_parked() {
+        let f = Fixture::new(0, Duration::from_secs(60));
+        let a = f.spawn_wait(10);
+        f.registered(1).await;
+        let d = signal(&f.w);
+        // The test body runs outside the workers: with nothing to run, they park.
+        while !d.worker_parked() {
+            tokio::task::yield_now().await;
+        }
+        // Both workers busy: none is parked, so direct wake-ups cost no extra wake-up.
+        let (started, release) = (
+            Arc::new(AtomicU64::new(0)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let spinners: Vec<_> = (0..2)
+            .map(|_| {
+                let (started, release) = (started.clone(), release.clone());
+                tokio::spawn(async move {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    while !release.load(Ordering::SeqCst) {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        while started.load(Ordering::SeqCst) < 2 {
+            std::hint::spin_loop();
+        }
+        assert!(!d.worker_parked(), "a busy worker counted as parked");
+        release.store(true, Ordering::SeqCst);
+        for s in spinners {
+            s.await.unwrap();
+        }
+        f.w.complete(10);
+        assert!(a.await.unwrap());
     }
 }
