@@ -428,6 +428,38 @@ mod tests {
         });
     }
 
+    #[test]
+    fn waiters_outlive_the_runtime_their_signal_was_registered_with() {
+        let f = Fixture::new(0, Duration::from_secs(60));
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let a = f.spawn_wait(10);
+            f.registered(1).await;
+            f.w.complete(10);
+            assert!(a.await.unwrap());
+        });
+        drop(rt);
+        // Another runtime's puts are woken directly; completing them must not touch the
+        // dead driver, nor must dropping the signal.
+        let rt2 = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt2.block_on(async {
+            let b = f.spawn_wait(20);
+            f.registered(1).await;
+            assert!(f.w.state.lock().waiters.iter().all(|w| !w.slot.via_driver));
+            f.w.complete(20);
+            assert!(b.await.unwrap());
+        });
+        drop(f);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_signal_is_used_only_while_a_worker_is_parked() {
         let f = Fixture::new(0, Duration::from_secs(60));
