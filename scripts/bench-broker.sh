@@ -8,6 +8,7 @@
 # rate SYNC_FLUSH group commit must beat) and 1 GiB sequential with conv=fdatasync.
 #
 #   scripts/bench-broker.sh [seconds-per-run]        env: THREADS ("1 8 32"), SIZE (1024), WORK,
+#   FLUSH_MODES ("ASYNC_FLUSH SYNC_FLUSH"),
 #   BROKER_CPUS (a taskset CPU list for the broker, e.g. 0: a one-CPU pod, one runtime worker)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,7 +51,7 @@ dd if=/dev/zero of="$WORK/dd.bin" bs=1M count=1024 conv=fdatasync 2>"$RES/dd-seq
 rm -f "$WORK/dd.bin"
 tail -1 "$RES/dd-dsync.txt"; tail -1 "$RES/dd-seq.txt"
 
-for flush in ASYNC_FLUSH SYNC_FLUSH; do
+for flush in ${FLUSH_MODES:-ASYNC_FLUSH SYNC_FLUSH}; do
   d="$WORK/$flush"; mkdir -p "$d"
   printf 'listenPort=29876\nkvConfigPath=%s/kv.json\nconfigStorePath=%s/ns.properties\n' "$d" "$d" >"$d/ns.properties"
   printf 'brokerName=broker-bench\nbrokerIP1=127.0.0.1\nlistenPort=30911\nstorePathRootDir=%s/store\nflushDiskType=%s\n' "$d" "$flush" >"$d/broker.conf"

@@ -81,9 +81,10 @@ for r in $(seq "$REPEAT"); do
   # Timed from the first roll-over on (the window writes a file the store zero-filled in the
   # background and zero-fills the next meanwhile). default and mapping run the writers on
   # two runtime workers (one per CPU, as the broker's runtime). Diagnostics: one-worker runs
-  # them on one; sched-batch on two SCHED_BATCH workers. Both avoid what costs the default
-  # most beside the flush: the scheduler puts both workers on one CPU, and each waiter the
-  # flush completes wakes the parked one, which preempts the waker, steals, parks again.
+  # them on one; sched-batch on two SCHED_BATCH workers. Both show what the wake-ups still
+  # cost the default: this VM's kernel packs both workers onto one vCPU at this load, and a
+  # worker woken there preempts the waker (the store wakes a group through the runtime's
+  # driver while a worker is parked, one wake-up instead of one per put, but not none).
   for mode in $SYNC_MODES; do
     conf=""; [ "$mode" = mapping ] && conf="transientStorePoolEnable=false"
     workers=2; [ "$mode" = one-worker ] && workers=1
