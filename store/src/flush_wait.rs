@@ -349,6 +349,16 @@ mod tests {
         assert!(f.w.wait(10).await, "what is on disk stays on disk");
     }
 
+    /// A runtime with two workers, with or without its I/O driver.
+    fn two_workers(io: bool) -> tokio::runtime::Runtime {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(2);
+        if io {
+            b.enable_all();
+        }
+        b.build().unwrap()
+    }
+
     /// The driver signal the waiters registered (multi-thread runtimes only).
     fn signal(w: &FlushWaiters) -> &DriverSignal {
         w.driver
@@ -411,10 +421,7 @@ mod tests {
 
     #[test]
     fn a_runtime_without_an_io_driver_gets_direct_wake_ups() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap();
+        let rt = two_workers(false);
         let f = Fixture::new(0, Duration::from_secs(60));
         rt.block_on(async {
             let a = f.spawn_wait(10);
@@ -431,11 +438,7 @@ mod tests {
     #[test]
     fn waiters_outlive_the_runtime_their_signal_was_registered_with() {
         let f = Fixture::new(0, Duration::from_secs(60));
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = two_workers(true);
         rt.block_on(async {
             let a = f.spawn_wait(10);
             f.registered(1).await;
@@ -445,11 +448,7 @@ mod tests {
         drop(rt);
         // Another runtime's puts are woken directly; completing them must not touch the
         // dead driver, nor must dropping the signal.
-        let rt2 = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt2 = two_workers(true);
         rt2.block_on(async {
             let b = f.spawn_wait(20);
             f.registered(1).await;
