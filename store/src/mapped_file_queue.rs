@@ -164,37 +164,55 @@ impl MappedFileQueue {
         let file = Arc::new(self.take_or_create(from)?);
         self.files.write().push(file.clone());
         if self.preallocate {
-            let next = from + self.file_size as u64;
-            let dir = self.dir.clone();
-            let size = self.file_size;
-            let alloc = self.alloc;
-            let warm = self.warm;
-            let stop = Arc::new(AtomicBool::new(false));
-            let stop_warm = stop.clone();
-            let handle = std::thread::Builder::new()
-                .name("mapped-file-prealloc".into())
-                .spawn(move || {
-                    let file = MappedFile::create_with(&dir, next, size, alloc)?;
-                    if let Some(sync_every) = warm {
-                        // Gigabytes of zeros are no reason to take a CPU from the writers;
-                        // the file is wanted only seconds later, and then one step is
-                        // all a roll-over waits for.
-                        idle_priority();
-                        if let Err(e) = file.warm(sync_every, &stop_warm) {
-                            // The zero-fill thread reports it again when it gets there.
-                            tracing::warn!(file = %file.path().display(), "warming failed: {e}");
-                        }
-                    }
-                    Ok(file)
-                })
-                .map_err(|e| StoreError::io("spawn", &self.dir, e))?;
-            *self.next.lock() = Some(Preallocation {
-                from: next,
-                stop,
-                handle,
-            });
+            self.start_preallocation(from + self.file_size as u64)?;
         }
         Ok(file)
+    }
+
+    /// Makes the next file after the last one in the background (warmed if set), unless
+    /// one is being made: after a restart, so the first roll-over does not create its file
+    /// on demand. No-op without preallocation or files.
+    pub fn preallocate_next(&self) -> Result<()> {
+        if !self.preallocate || self.next.lock().is_some() {
+            return Ok(());
+        }
+        match self.last_file() {
+            Some(last) => self.start_preallocation(last.file_from_offset() + self.file_size as u64),
+            None => Ok(()),
+        }
+    }
+
+    /// Starts making the file at `next` on the preallocation thread.
+    fn start_preallocation(&self, next: u64) -> Result<()> {
+        let dir = self.dir.clone();
+        let size = self.file_size;
+        let alloc = self.alloc;
+        let warm = self.warm;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_warm = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("mapped-file-prealloc".into())
+            .spawn(move || {
+                let file = MappedFile::create_with(&dir, next, size, alloc)?;
+                if let Some(sync_every) = warm {
+                    // Gigabytes of zeros are no reason to take a CPU from the writers;
+                    // the file is wanted only seconds later, and then one step is
+                    // all a roll-over waits for.
+                    idle_priority();
+                    if let Err(e) = file.warm(sync_every, &stop_warm) {
+                        // The zero-fill thread reports it again when it gets there.
+                        tracing::warn!(file = %file.path().display(), "warming failed: {e}");
+                    }
+                }
+                Ok(file)
+            })
+            .map_err(|e| StoreError::io("spawn", &self.dir, e))?;
+        *self.next.lock() = Some(Preallocation {
+            from: next,
+            stop,
+            handle,
+        });
+        Ok(())
     }
 
     fn take_or_create(&self, from: u64) -> Result<MappedFile> {
@@ -449,5 +467,32 @@ mod tests {
             q.last_file_or_create(0).unwrap().file_from_offset(),
             2 * size as u64
         );
+    }
+
+    #[test]
+    fn a_reloaded_queue_makes_the_file_after_its_last_one_ahead() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let size = 2 << 20;
+        {
+            let q = MappedFileQueue::new(dir.path(), size, false);
+            q.load().unwrap();
+            assert!(q.last_file_or_create(0).unwrap().append(&[1u8; 100]));
+        }
+        let q = MappedFileQueue::new(dir.path(), size, true).with_warm(1 << 20);
+        q.load().unwrap();
+        q.last_file().unwrap().set_positions(100);
+        q.preallocate_next().unwrap();
+        q.preallocate_next().unwrap();
+        q.wait_preallocated();
+        let next = dir
+            .path()
+            .join(crate::mapped_file::offset_to_file_name(size as u64));
+        assert!(std::fs::metadata(&next).unwrap().blocks() * 512 >= size as u64);
+        // The first roll-over after the restart takes that warmed file.
+        assert!(q.last_file().unwrap().append(&vec![2u8; size - 100]));
+        let second = q.last_file_or_create(0).unwrap();
+        assert_eq!(second.file_from_offset(), size as u64);
+        assert_eq!(second.populated(), size);
     }
 }

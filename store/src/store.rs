@@ -245,6 +245,10 @@ impl MessageStore {
         });
         // Catch up before accepting writes, like Apache's start().
         while store.do_reput() {}
+        // The file after the last one is made (and warmed) now, not by the first roll-over.
+        if let Err(e) = store.commit_log.files().preallocate_next() {
+            tracing::warn!("preallocating the next commit-log file failed: {e}");
+        }
         store.rebuild_topic_queue_table();
         store
             .last_clean_min_offset
