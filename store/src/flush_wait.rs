@@ -79,7 +79,7 @@ impl FlushWaiters {
             Some(d) => d.as_ref()?,
             None if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => self
                 .driver
-                .get_or_init(DriverSignal::for_current_runtime)
+                .get_or_init(|| DriverSignal::register(runtime.clone()))
                 .as_ref()?,
             None => return None,
         };
@@ -126,12 +126,21 @@ impl FlushWaiters {
     /// it covers (woken outside the lock): through the driver signal while a worker of its
     /// runtime is parked, else one by one. Returns how many it woke and how many still wait.
     pub(crate) fn complete(&self, flushed: u64) -> (u64, u64) {
-        let signal = self.driver.get().and_then(Option::as_ref);
-        self.complete_via(flushed, signal.filter(|d| d.worker_parked()))
+        self.complete_via(flushed, || {
+            self.driver
+                .get()
+                .and_then(Option::as_ref)
+                .filter(|d| d.worker_parked())
+        })
     }
 
-    /// [`Self::complete`], waking through `signal` the puts that wait on it.
-    fn complete_via(&self, flushed: u64, signal: Option<&DriverSignal>) -> (u64, u64) {
+    /// [`Self::complete`], waking through the signal `signal` returns (asked only when a
+    /// covered put waits on one) the puts that wait on it.
+    fn complete_via<'a>(
+        &'a self,
+        flushed: u64,
+        signal: impl FnOnce() -> Option<&'a DriverSignal>,
+    ) -> (u64, u64) {
         let (done, waiting): (Vec<Arc<Slot>>, usize) = {
             let mut g = self.state.lock();
             if flushed <= g.flushed {
@@ -156,6 +165,11 @@ impl FlushWaiters {
             (done, g.waiters.len())
         };
         let woken = done.len() as u64;
+        let signal = if done.iter().any(|s| s.via_driver) {
+            signal()
+        } else {
+            None
+        };
         let mut signalled = false;
         for slot in done {
             // (The put may have been dropped, its connection closed: nobody to tell.)
@@ -377,7 +391,7 @@ mod tests {
             "puts on a multi-thread runtime wait on the signal"
         );
         // No put is woken directly: only the signal can end these waits.
-        assert_eq!(f.w.complete_via(640, Some(signal(&f.w))), (64, 0));
+        assert_eq!(f.w.complete_via(640, || Some(signal(&f.w))), (64, 0));
         for p in puts {
             let done = tokio::time::timeout(Duration::from_secs(30), p).await;
             assert!(done.expect("a put missed the signal").unwrap());
@@ -389,14 +403,14 @@ mod tests {
         let f = Fixture::new(0, Duration::from_secs(60));
         let (a, b) = (f.spawn_wait(10), f.spawn_wait(30));
         f.registered(2).await;
-        f.w.complete_via(20, Some(signal(&f.w)));
+        f.w.complete_via(20, || Some(signal(&f.w)));
         assert!(a.await.unwrap());
         assert!(
             !b.is_finished(),
             "woken by the signal, yet 30 is not flushed"
         );
         // The next signal still reaches it (the readiness it saw was cleared, not lost).
-        f.w.complete_via(30, Some(signal(&f.w)));
+        f.w.complete_via(30, || Some(signal(&f.w)));
         let done = tokio::time::timeout(Duration::from_secs(30), b).await;
         assert!(done.expect("the second signal was lost").unwrap());
     }

@@ -14,7 +14,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
-use tokio::runtime::{Handle, RuntimeFlavor};
+use tokio::runtime::Handle;
 
 use super::slot::Slot;
 
@@ -25,13 +25,9 @@ pub(super) struct DriverSignal {
 }
 
 impl DriverSignal {
-    /// A signal for the runtime this is called in; None outside a multi-thread runtime
-    /// (a current-thread runtime has no other worker to wake) or without an I/O driver.
-    pub(super) fn for_current_runtime() -> Option<Self> {
-        let runtime = Handle::try_current().ok()?;
-        if runtime.runtime_flavor() != RuntimeFlavor::MultiThread {
-            return None;
-        }
+    /// A signal for `runtime`, the multi-thread runtime this is called in (a current-thread
+    /// one has no other worker to wake); None without an I/O driver.
+    pub(super) fn register(runtime: Handle) -> Option<Self> {
         // SAFETY: plain eventfd(2); the descriptor is owned below.
         let raw = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
         if raw < 0 {
