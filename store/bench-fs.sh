@@ -26,9 +26,8 @@ date -u
 uname -r
 df -h "$CARGO_TARGET_DIR" | tail -1
 
-cargo bench -p rocketmq-store --bench store_bench --no-run 2>&1 | tail -1
-BIN=$(cargo bench -p rocketmq-store --bench store_bench --no-run --message-format=json 2>/dev/null \
-  | sed -n 's/.*"executable":"\([^"]*store_bench[^"]*\)".*/\1/p' | tail -1)
+. store/bench-lib.sh
+build_store_bench
 
 IMG="" LOOP="" MNT=""
 cleanup() {
@@ -39,8 +38,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
-median() { sort -n | awk '{v[NR]=$1} END {printf "%s (min %s, max %s)", v[int((NR+1)/2)], v[1], v[NR]}'; }
 for fs in $FSES; do
   case $fs in
     ext4) mkfs=(mkfs.ext4 -q -F -E nodiscard,lazy_itable_init=0,lazy_journal_init=0) ;;
@@ -66,10 +63,10 @@ for fs in $FSES; do
     target=$(echo "$base" | field target_sync64_msg_per_s)
     line=$("$BIN" sync "$MNT/sync" 64 5)
     rate=$(echo "$line" | field msg_per_s)
-    ratio=$(awk -v a="$rate" -v t="$target" 'BEGIN {printf "%.2f", a / t}')
+    of=$(ratio "$rate" "$target")
     echo "round $r: ${base#RESULT }"
-    echo "round $r: ${line#RESULT } of_target=$ratio"
-    rates="$rates $rate" ratios="$ratios $ratio"
+    echo "round $r: ${line#RESULT } of_target=$of"
+    rates="$rates $rate" ratios="$ratios $of"
   done
   echo "RESULT sync-fs fs=$fs writers=64 msg_per_s=$(echo "$rates" | tr ' ' '\n' | grep . | median)" \
     "of_target=$(echo "$ratios" | tr ' ' '\n' | grep . | median)"

@@ -16,9 +16,8 @@ nproc
 df -h "$(dirname "$DIR")" | tail -1
 
 echo "== build"
-cargo bench -p rocketmq-store --bench store_bench --no-run 2>&1 | tail -2
-BIN=$(cargo bench -p rocketmq-store --bench store_bench --no-run --message-format=json 2>/dev/null \
-  | sed -n 's/.*"executable":"\([^"]*store_bench[^"]*\)".*/\1/p' | tail -1)
+. store/bench-lib.sh
+build_store_bench
 echo "binary: $BIN"
 
 mkdir -p "$DIR"
@@ -53,7 +52,6 @@ for r in $(seq "$REPEAT"); do
     done
   done
 done
-median() { sort -n | awk '{v[NR]=$1} END {printf "%s (min %s, max %s)", v[int((NR+1)/2)], v[1], v[NR]}'; }
 dd_med=$(median <"$RES/dd" | cut -d' ' -f1)
 echo "== medians of $REPEAT rounds"
 echo "dd (no sync): $(median <"$RES/dd") MiB/s"
@@ -61,7 +59,7 @@ for mode in $ASYNC_MODES; do
   for w in 1 4; do
     mib=$(cut -d' ' -f2 "$RES/$mode$w" | median | cut -d' ' -f1)
     echo "RESULT async mode=$mode writers=$w msg_per_s=$(cut -d' ' -f1 "$RES/$mode$w" | median)" \
-      "mib_per_s=$mib vs_dd=$(awk -v a="$mib" -v b="$dd_med" 'BEGIN {printf "%.2f", a / b}')"
+      "mib_per_s=$mib vs_dd=$(ratio "$mib" "$dd_med")"
   done
 done
 rm -rf "$RES"
@@ -73,7 +71,6 @@ echo "== SYNC_FLUSH, 64 writers, against the 4 KiB append + fdatasync latency, $
 # drifts within minutes here). SYNC_FLUSH masters append through the write buffer by
 # default; transientStorePoolEnable=false is the mapping.
 RES=$(mktemp -d)
-field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
 for r in $(seq "$REPEAT"); do
   base=$("$BIN" fsync "$DIR/fsync" 400)
   echo "round $r load=$(load): ${base#RESULT }"
@@ -93,7 +90,7 @@ for r in $(seq "$REPEAT"); do
       "$BIN" sync "$DIR/sync" 64 5)
     echo "round $r $mode: ${line#RESULT }"
     rate=$(echo "$line" | field msg_per_s)
-    awk -v a="$rate" -v t="$target" 'BEGIN {printf "%s %.2f\n", a, a / t}' >>"$RES/$mode"
+    echo "$rate $(ratio "$rate" "$target")" >>"$RES/$mode"
   done
 done
 for mode in $SYNC_MODES; do
