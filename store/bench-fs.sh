@@ -57,11 +57,13 @@ for fs in $FSES; do
   MNT=$(mktemp -d)
   mount "$LOOP" "$MNT"
   echo "== $fs on $LOOP ($(findmnt -no OPTIONS "$MNT")), $REPEAT rounds"
-  rates="" ratios=""
+  rates="" ratios="" floors="" ceilings=""
   for r in $(seq "$REPEAT"); do
     base=$("$BIN" fsync "$MNT/fsync" 400)
     target=$(echo "$base" | field target_sync64_msg_per_s)
-    line=$("$BIN" sync "$MNT/sync" 64 5)
+    floors="$floors $(ratio "$(echo "$base" | field fresh_floor_sync64_msg_per_s)" "$target")"
+    ceilings="$ceilings $(ratio "$(echo "$base" | field ceiling_sync64_msg_per_s)" "$target")"
+    line=$("$BIN" sync "$MNT/sync" 64 30)
     rate=$(echo "$line" | field msg_per_s)
     of=$(ratio "$rate" "$target")
     echo "round $r: ${base#RESULT }"
@@ -69,6 +71,8 @@ for fs in $FSES; do
     rates="$rates $rate" ratios="$ratios $of"
   done
   echo "RESULT sync-fs fs=$fs writers=64 msg_per_s=$(echo "$rates" | tr ' ' '\n' | grep . | median)" \
-    "of_target=$(echo "$ratios" | tr ' ' '\n' | grep . | median)"
+    "of_target=$(echo "$ratios" | tr ' ' '\n' | grep . | median)" \
+    "fresh_floor_of_target=$(echo "$floors" | tr ' ' '\n' | grep . | median)" \
+    "ceiling_of_target=$(echo "$ceilings" | tr ' ' '\n' | grep . | median)"
   cleanup
 done

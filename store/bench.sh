@@ -75,24 +75,32 @@ for r in $(seq "$REPEAT"); do
   base=$("$BIN" fsync "$DIR/fsync" 400)
   echo "round $r load=$(load): ${base#RESULT }"
   target=$(echo "$base" | field target_sync64_msg_per_s)
-  # Timed from the first roll-over on (the window writes a file the store zero-filled in the
-  # background and zero-fills the next meanwhile). default and mapping run the writers on
-  # two runtime workers (one per CPU, as the broker's runtime). Diagnostics: one-worker runs
-  # them on one; sched-batch on two SCHED_BATCH workers. Both show what the wake-ups still
-  # cost the default: this VM's kernel packs both workers onto one vCPU at this load, and a
-  # worker woken there preempts the waker (the store wakes a group through the runtime's
-  # driver while a worker is parked, one wake-up instead of one per put, but not none).
+  # What the disk alone allows (no CPU time at all): a 64 KiB group flush in a fresh file,
+  # laid out in its cheapest way, and one overwriting blocks written before.
+  floor=$(echo "$base" | field fresh_floor_sync64_msg_per_s)
+  ceiling=$(echo "$base" | field ceiling_sync64_msg_per_s)
+  echo "$(ratio "$floor" "$target") $(ratio "$ceiling" "$target")" >>"$RES/disk"
+  # Timed over one whole commit-log file, from the first roll-over to the second (the window
+  # writes a file the store zero-filled in the background and zero-fills the next meanwhile;
+  # 30 s at most). default and mapping run the writers on two runtime workers (one per CPU,
+  # as the broker's runtime). Diagnostics: one-worker runs them on one; sched-batch on two
+  # SCHED_BATCH workers. Both show what the wake-ups still cost the default: this VM's kernel
+  # packs both workers onto one vCPU at this load, and a worker woken there preempts the
+  # waker (the store wakes a group through the runtime's driver while a worker is parked,
+  # one wake-up instead of one per put, but not none).
   for mode in $SYNC_MODES; do
     conf=""; [ "$mode" = mapping ] && conf="transientStorePoolEnable=false"
     workers=2; [ "$mode" = one-worker ] && workers=1
     sched=normal; [ "$mode" = sched-batch ] && sched=batch
     line=$(STORE_BENCH_CONF=$conf STORE_BENCH_WORKERS=$workers STORE_BENCH_SCHED=$sched \
-      "$BIN" sync "$DIR/sync" 64 5)
+      "$BIN" sync "$DIR/sync" 64 30)
     echo "round $r $mode: ${line#RESULT }"
     rate=$(echo "$line" | field msg_per_s)
     echo "$rate $(ratio "$rate" "$target")" >>"$RES/$mode"
   done
 done
+echo "RESULT sync-disk fresh_floor_of_target=$(cut -d' ' -f1 "$RES/disk" | median)" \
+  "ceiling_of_target=$(cut -d' ' -f2 "$RES/disk" | median)"
 for mode in $SYNC_MODES; do
   echo "RESULT sync mode=$mode writers=64 msg_per_s=$(cut -d' ' -f1 "$RES/$mode" | median)" \
     "of_target=$(cut -d' ' -f2 "$RES/$mode" | median)"

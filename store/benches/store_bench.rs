@@ -8,11 +8,16 @@
 //!   sync <dir> <writers> <seconds>       1 KiB appends, SYNC_FLUSH group commit (tokio tasks;
 //!                                        STORE_BENCH_WORKERS runtime workers, default 2;
 //!                                        STORE_BENCH_SCHED=batch runs them SCHED_BATCH),
-//!                                        timed in steady state: from the first roll-over on
+//!                                        timed in steady state over one whole commit-log
+//!                                        file: from the first roll-over to the second, or
+//!                                        for <seconds> if that comes first
 //!   sync-threads <dir> <writers> <secs>  the same with OS threads and the blocking put
 //!   fsync <dir> <count>                  median fdatasync latency of a 4 KiB append (the
-//!                                        SYNC target's baseline) and of a 64 KiB overwrite
-//!                                        of written blocks (one full group's best flush)
+//!                                        SYNC target's baseline); of a 64 KiB append, write
+//!                                        into fallocated blocks and overwrite of written
+//!                                        blocks (one full group's flush in a fresh file, or
+//!                                        in one whose blocks were written before); and the
+//!                                        time to zero-fill 64 KiB ahead (written + synced)
 //!   read <dir> <messages>                write one queue, then read it sequentially
 //!   recovery-write <dir> <bytes>         (child) write until <bytes> of log, print READY,
 //!                                        then keep writing 1 message per ms
@@ -23,6 +28,7 @@
 //! STORE_BENCH_PRETOUCH_MIB=n (async and sync): touch and free n MiB of memory first.
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -198,19 +204,40 @@ fn bench_fsync(dir: &Path, count: usize) -> f64 {
     };
     // The target's baseline: a 4 KiB append, each followed by fdatasync.
     let (median4, p90) = median(sync_each(4096));
-    // What one full group of 64 × 1 KiB costs at best: 64 KiB overwriting blocks already
-    // written and synced (as the zero-filled region ahead of the write position is).
+    // What one full group of 64 × 1 KiB costs the disk in each way a store can lay out a
+    // fresh file: appended (blocks allocated by the flush), written into blocks reserved
+    // with fallocate (the flush converts unwritten extents), or overwriting blocks zero-filled
+    // and synced beforehand (as this store's SYNC_FLUSH master does), which then costs
+    // the zero-fill's 64 KiB as well.
+    f.set_len(0).unwrap();
+    let (append64, _) = median(sync_each(65536));
+    f.set_len(0).unwrap();
+    let len = (count * 65536) as libc::off_t;
+    // SAFETY: plain fallocate on a file we own.
+    let reserved64 = (unsafe { libc::fallocate(f.as_raw_fd(), 0, 0, len) } == 0).then(|| {
+        f.sync_all().unwrap();
+        median(sync_each(65536)).0
+    });
     f.set_len(0).unwrap();
     let zeros = vec![0u8; 1 << 20];
+    let t = Instant::now();
     for i in 0..(count * 65536).div_ceil(1 << 20) {
         f.write_all_at(&zeros, (i << 20) as u64).unwrap();
     }
     f.sync_all().unwrap();
+    let zero64 = t.elapsed().as_secs_f64() * 1e6 / count as f64;
     let (median64, _) = median(sync_each(65536));
+    let floor = append64
+        .min(reserved64.unwrap_or(f64::INFINITY))
+        .min(median64 + zero64);
+    // A file system without fallocate reports it as unsupported.
+    let reserved64 = reserved64.map_or("unsupported".into(), |us| format!("{us:.1}"));
+    let rate = |us: f64| 64.0 / (us / 1e6);
     println!(
-        "RESULT scenario=fsync count={count} median_us={median4:.1} p90_us={p90:.1} target_sync64_msg_per_s={:.0} overwrite64k_median_us={median64:.1} ceiling_sync64_msg_per_s={:.0}",
-        0.8 * 64.0 / (median4 / 1e6),
-        64.0 / (median64 / 1e6)
+        "RESULT scenario=fsync count={count} median_us={median4:.1} p90_us={p90:.1} target_sync64_msg_per_s={:.0} append64k_median_us={append64:.1} reserved64k_median_us={reserved64} zero_fill64k_us={zero64:.1} overwrite64k_median_us={median64:.1} fresh_floor_sync64_msg_per_s={:.0} ceiling_sync64_msg_per_s={:.0}",
+        0.8 * rate(median4),
+        rate(floor),
+        rate(median64)
     );
     let _ = std::fs::remove_dir_all(dir);
     median4
@@ -242,16 +269,19 @@ fn bench_sync(dir: &Path, writers: usize, secs: u64) {
         .unwrap();
     // Steady state: the window opens once the writers have rolled over to the second
     // commit-log file, which the store made (and a SYNC_FLUSH master zero-filled) in the
-    // background while they wrote the first; the third is being made meanwhile, as at every
-    // roll-over. A fresh store's first file is zero-filled just ahead of its writer instead.
-    let rolled = || {
+    // background while they wrote the first, and closes when they roll over to the third,
+    // which was made meanwhile: one whole period of what repeats at every file, background
+    // zero-fill included, rather than a slice weighted towards its start. A fresh store's
+    // first file is zero-filled just ahead of its writer instead.
+    let file_size = store.config().mapped_file_size_commit_log;
+    let rolled = |files: u64| {
         store
             .commit_log()
             .files()
             .last_file()
-            .is_some_and(|f| f.file_from_offset() > 0)
+            .is_some_and(|f| f.file_from_offset() >= files * file_size)
     };
-    let (start, n0, flushes0, flush_time0) = rt.block_on(async {
+    let (opened, closed, whole_file) = rt.block_on(async {
         let mut tasks = Vec::new();
         for w in 0..writers {
             let (store, body, stop, count, timeouts) = (
@@ -277,29 +307,40 @@ fn bench_sync(dir: &Path, writers: usize, secs: u64) {
                 }
             }));
         }
-        // The store has no roll-over event: poll (the first file takes seconds to fill).
-        while !rolled() {
+        // The store has no roll-over event: poll (a file takes seconds to fill).
+        while !rolled(1) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let window = (
-            Instant::now(),
-            count.load(Ordering::Relaxed),
-            store.commit_log_flush_count(),
-            store.commit_log_flush_time(),
-        );
-        tokio::time::sleep(Duration::from_secs(secs)).await;
+        // (when, messages, flushes, flush time) at each end of the window.
+        let now = || {
+            (
+                Instant::now(),
+                count.load(Ordering::Relaxed),
+                store.commit_log_flush_count(),
+                store.commit_log_flush_time(),
+            )
+        };
+        let opened = now();
+        let cap = opened.0 + Duration::from_secs(secs);
+        let mut whole_file = false;
+        while !whole_file && Instant::now() < cap {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            whole_file = rolled(2);
+        }
+        let closed = now();
         stop.store(true, Ordering::Relaxed);
         for t in tasks {
             t.await.unwrap();
         }
-        window
+        (opened, closed, whole_file)
     });
-    let el = start.elapsed();
-    let n = count.load(Ordering::Relaxed) - n0;
-    let flushes = (store.commit_log_flush_count() - flushes0).max(1);
-    let flush_time = store.commit_log_flush_time() - flush_time0;
+    let el = closed.0 - opened.0;
+    let n = closed.1 - opened.1;
+    let flushes = (closed.2 - opened.2).max(1);
+    let flush_time = closed.3 - opened.3;
+    let window = if whole_file { "file" } else { "capped" };
     println!(
-        "RESULT scenario=sync writers={writers} messages={n} seconds={:.3} msg_per_s={:.0} flush_timeouts={} flushes={flushes} msgs_per_flush={:.1} avg_flush_us={:.0} avg_cycle_us={:.0}",
+        "RESULT scenario=sync writers={writers} messages={n} seconds={:.3} window={window} msg_per_s={:.0} flush_timeouts={} flushes={flushes} msgs_per_flush={:.1} avg_flush_us={:.0} avg_cycle_us={:.0}",
         el.as_secs_f64(),
         n as f64 / el.as_secs_f64(),
         timeouts.load(Ordering::Relaxed),
