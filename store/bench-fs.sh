@@ -57,22 +57,17 @@ for fs in $FSES; do
   MNT=$(mktemp -d)
   mount "$LOOP" "$MNT"
   echo "== $fs on $LOOP ($(findmnt -no OPTIONS "$MNT")), $REPEAT rounds"
-  rates="" ratios="" floors="" ceilings=""
+  RES=$(mktemp -d)
   for r in $(seq "$REPEAT"); do
-    base=$("$BIN" fsync "$MNT/fsync" 400)
-    target=$(echo "$base" | field target_sync64_msg_per_s)
-    floors="$floors $(ratio "$(echo "$base" | field fresh_floor_sync64_msg_per_s)" "$target")"
-    ceilings="$ceilings $(ratio "$(echo "$base" | field ceiling_sync64_msg_per_s)" "$target")"
+    sync_baseline "$MNT/fsync" "round $r: " "$RES"
     line=$("$BIN" sync "$MNT/sync" 64 30)
     rate=$(echo "$line" | field msg_per_s)
-    of=$(ratio "$rate" "$target")
-    echo "round $r: ${base#RESULT }"
+    of=$(ratio "$rate" "$TARGET")
     echo "round $r: ${line#RESULT } of_target=$of"
-    rates="$rates $rate" ratios="$ratios $of"
+    echo "$rate $of" >>"$RES/sync"
   done
-  echo "RESULT sync-fs fs=$fs writers=64 msg_per_s=$(echo "$rates" | tr ' ' '\n' | grep . | median)" \
-    "of_target=$(echo "$ratios" | tr ' ' '\n' | grep . | median)" \
-    "fresh_floor_of_target=$(echo "$floors" | tr ' ' '\n' | grep . | median)" \
-    "ceiling_of_target=$(echo "$ceilings" | tr ' ' '\n' | grep . | median)"
+  echo "RESULT sync-fs fs=$fs writers=64 msg_per_s=$(cut -d' ' -f1 "$RES/sync" | median)" \
+    "of_target=$(cut -d' ' -f2 "$RES/sync" | median) $(disk_medians "$RES")"
+  rm -rf "$RES"
   cleanup
 done

@@ -72,14 +72,9 @@ echo "== SYNC_FLUSH, 64 writers, against the 4 KiB append + fdatasync latency, $
 # default; transientStorePoolEnable=false is the mapping.
 RES=$(mktemp -d)
 for r in $(seq "$REPEAT"); do
-  base=$("$BIN" fsync "$DIR/fsync" 400)
-  echo "round $r load=$(load): ${base#RESULT }"
-  target=$(echo "$base" | field target_sync64_msg_per_s)
-  # What the disk alone allows (no CPU time at all): a 64 KiB group flush in a fresh file,
-  # laid out in its cheapest way, and one overwriting blocks written before.
-  floor=$(echo "$base" | field fresh_floor_sync64_msg_per_s)
-  ceiling=$(echo "$base" | field ceiling_sync64_msg_per_s)
-  echo "$(ratio "$floor" "$target") $(ratio "$ceiling" "$target")" >>"$RES/disk"
+  # Also what the disk alone allows (no CPU time at all): a 64 KiB group flush in a fresh
+  # file, laid out in its cheapest way, and one overwriting blocks written before.
+  sync_baseline "$DIR/fsync" "round $r load=$(load): " "$RES"
   # Timed over one whole commit-log file, from the first roll-over to the second (the window
   # writes a file the store zero-filled in the background and zero-fills the next meanwhile;
   # 30 s at most). default and mapping run the writers on two runtime workers (one per CPU,
@@ -96,11 +91,10 @@ for r in $(seq "$REPEAT"); do
       "$BIN" sync "$DIR/sync" 64 30)
     echo "round $r $mode: ${line#RESULT }"
     rate=$(echo "$line" | field msg_per_s)
-    echo "$rate $(ratio "$rate" "$target")" >>"$RES/$mode"
+    echo "$rate $(ratio "$rate" "$TARGET")" >>"$RES/$mode"
   done
 done
-echo "RESULT sync-disk fresh_floor_of_target=$(cut -d' ' -f1 "$RES/disk" | median)" \
-  "ceiling_of_target=$(cut -d' ' -f2 "$RES/disk" | median)"
+echo "RESULT sync-disk $(disk_medians "$RES")"
 for mode in $SYNC_MODES; do
   echo "RESULT sync mode=$mode writers=64 msg_per_s=$(cut -d' ' -f1 "$RES/$mode" | median)" \
     "of_target=$(cut -d' ' -f2 "$RES/$mode" | median)"
